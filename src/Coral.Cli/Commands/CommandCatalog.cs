@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace Coral.Cli.Commands;
+
+/// <summary>The top-level command groups, in the order `coral --help` lists them.</summary>
+public static class CommandCatalog
+{
+    public static IEnumerable<Command> All()
+    {
+        yield return DataCommands.Create();
+    }
+}
