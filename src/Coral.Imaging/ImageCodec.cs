@@ -1,0 +1,205 @@
+using SkiaSharp;
+
+namespace Coral.Imaging;
+
+/// <summary>
+/// Decodes PNG, JPEG, BMP, GIF (first frame) and WebP into [0, 1] channel-first tensors, and encodes
+/// tensors to PNG. Every bad input ends in an <see cref="ImageDecodeException"/> naming the source;
+/// limits are checked before anything large is read or allocated.
+/// </summary>
+public static partial class ImageCodec
+{
+    // k/255 exactly as float, so 8-bit PNG round trips are bit-exact.
+    private static readonly float[] ByteToUnit = Enumerable.Range(0, 256).Select(k => k / 255f).ToArray();
+
+    public static ImageTensor Decode(Stream stream, ImageDecodeOptions options, string sourceName)
+        => Decode(ReadBounded(stream, Checked(options), sourceName), options, sourceName);
+
+    public static ImageTensor Decode(byte[] bytes, ImageDecodeOptions options, string sourceName)
+    {
+        using var codec = Open(bytes, Checked(options), sourceName, out var format);
+        var info = codec.Info;
+        // Decoding to unpremultiplied RGBA drops alpha the way PIL's convert("RGB") does.
+        var decodeInfo = new SKImageInfo(info.Width, info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var rgba = new byte[decodeInfo.BytesSize64];
+        var result = codec.GetPixels(decodeInfo, rgba);
+        switch (result)
+        {
+            case SKCodecResult.Success: break;
+            case SKCodecResult.IncompleteInput: throw new TruncatedImageException(sourceName, Name(format), bytes.Length);
+            case SKCodecResult.ErrorInInput: throw new CorruptImageException(sourceName, Name(format), "pixel data is invalid");
+            default: throw new CorruptImageException(sourceName, Name(format), $"decoder failed ({result})");
+        }
+        var image = ToTensor(rgba, info.Width, info.Height, options.Channels, codec.EncodedOrigin);
+        int width = options.Width ?? image.Width, height = options.Height ?? image.Height;
+        return width == image.Width && height == image.Height ? image : Resize(image, width, height, options.Filter);
+    }
+
+    /// <summary>Reads only the header: format and displayed size. Applies every limit Decode applies.</summary>
+    public static ImageInfo Probe(Stream stream, ImageDecodeOptions options, string sourceName)
+        => Probe(ReadBounded(stream, Checked(options), sourceName), options, sourceName);
+
+    public static ImageInfo Probe(byte[] bytes, ImageDecodeOptions options, string sourceName)
+    {
+        using var codec = Open(bytes, Checked(options), sourceName, out var format);
+        var (w, h) = DisplaySize(codec.Info.Width, codec.Info.Height, codec.EncodedOrigin);
+        return new ImageInfo(format, w, h);
+    }
+
+    /// <summary>Writes an 8-bit PNG (grayscale for 1 channel, RGB for 3); values are clamped to [0, 1] and rounded.</summary>
+    public static void EncodePng(ImageTensor image, Stream destination)
+    {
+        CheckTensor(image);
+        ArgumentNullException.ThrowIfNull(destination);
+        int plane = image.Width * image.Height;
+        bool gray = image.Channels == 1;
+        var info = new SKImageInfo(image.Width, image.Height, gray ? SKColorType.Gray8 : SKColorType.Rgba8888, SKAlphaType.Opaque);
+        var px = new byte[info.BytesSize64];
+        var d = image.Data;
+        for (int i = 0; i < plane; i++)
+        {
+            if (gray) { px[i] = ToByte(d[i]); continue; }
+            px[4 * i] = ToByte(d[i]);
+            px[4 * i + 1] = ToByte(d[plane + i]);
+            px[4 * i + 2] = ToByte(d[2 * plane + i]);
+            px[4 * i + 3] = 255;
+        }
+        using var bitmap = new SKBitmap(info);
+        System.Runtime.InteropServices.Marshal.Copy(px, 0, bitmap.GetPixels(), px.Length);
+        using var pixmap = bitmap.PeekPixels();
+        using var png = pixmap.Encode(SKPngEncoderOptions.Default)
+            ?? throw new InvalidOperationException($"Skia could not encode a {image.Width}x{image.Height} PNG");
+        destination.Write(png.AsSpan());
+    }
+
+    public static byte[] EncodePng(ImageTensor image)
+    {
+        using var buffer = new MemoryStream();
+        EncodePng(image, buffer);
+        return buffer.ToArray();
+    }
+
+    private static ImageDecodeOptions Checked(ImageDecodeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return options;
+    }
+
+    /// <summary>Opens a codec on the header only, after the byte, format and pixel-count checks.</summary>
+    private static SKCodec Open(byte[] bytes, ImageDecodeOptions options, string sourceName, out ImageFormat format)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        ArgumentNullException.ThrowIfNull(sourceName);
+        if (bytes.Length == 0) throw new EmptyImageException(sourceName);
+        if (bytes.Length > options.MaxBytes) throw new ImageTooLargeException(sourceName, options.MaxBytes, bytes.Length);
+
+        var sniffed = ImageSniffer.Supported(bytes);
+        SKCodec? codec;
+        SKCodecResult result;
+        using (var data = SKData.CreateCopy(bytes))
+            codec = SKCodec.Create(new SKMemoryStream(data), out result); // the codec owns the stream
+        if (codec is null)
+        {
+            if (sniffed is { } f)
+                throw result == SKCodecResult.IncompleteInput
+                    ? new TruncatedImageException(sourceName, Name(f), bytes.Length)
+                    : new CorruptImageException(sourceName, Name(f), $"header rejected by the decoder ({result})");
+            if (ImageSniffer.Unsupported(bytes) is { } other) throw new UnsupportedImageFormatException(sourceName, other);
+            throw new NotAnImageException(sourceName);
+        }
+        try
+        {
+            format = ImageSniffer.FromSkia(codec.EncodedFormat)
+                ?? throw new UnsupportedImageFormatException(sourceName, codec.EncodedFormat.ToString().ToUpperInvariant());
+            var info = codec.Info;
+            if (info.Width <= 0 || info.Height <= 0)
+                throw new CorruptImageException(sourceName, Name(format), $"header gives size {info.Width}x{info.Height}");
+            if ((long)info.Width * info.Height > options.MaxPixels)
+                throw new ImageDimensionsTooLargeException(sourceName, info.Width, info.Height, options.MaxPixels);
+            return codec;
+        }
+        catch
+        {
+            codec.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads the whole stream but never more than the byte limit (plus one byte to detect "above").</summary>
+    private static byte[] ReadBounded(Stream stream, ImageDecodeOptions options, string sourceName)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(sourceName);
+        long limit = options.MaxBytes;
+        long initial = 64 * 1024;
+        if (stream.CanSeek)
+        {
+            long remaining = Math.Max(0, stream.Length - stream.Position);
+            if (remaining > limit) throw new ImageTooLargeException(sourceName, limit, remaining);
+            initial = remaining + 1;
+        }
+        var buffer = new byte[Math.Min(initial, limit + 1)];
+        int total = 0;
+        while (true)
+        {
+            if (total == buffer.Length)
+            {
+                if (total > limit) throw new ImageTooLargeException(sourceName, limit, null);
+                Array.Resize(ref buffer, (int)Math.Min(limit + 1, Math.Max(2L * buffer.Length, 4096)));
+            }
+            int n = stream.Read(buffer, total, buffer.Length - total);
+            if (n == 0) break;
+            total += n;
+        }
+        if (total > limit) throw new ImageTooLargeException(sourceName, limit, null);
+        Array.Resize(ref buffer, total);
+        return buffer;
+    }
+
+    private static string Name(ImageFormat format) => format == ImageFormat.Webp ? "WebP" : format.ToString().ToUpperInvariant();
+
+    private static bool SwapsAxes(SKEncodedOrigin origin) => origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop
+        or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+
+    private static (int Width, int Height) DisplaySize(int width, int height, SKEncodedOrigin origin)
+        => SwapsAxes(origin) ? (height, width) : (width, height);
+
+    /// <summary>Stored pixel shown at displayed (x, y), per the EXIF orientation; Skia's codec leaves it to us.</summary>
+    private static (int X, int Y) StoredPixel(SKEncodedOrigin origin, int x, int y, int w, int h) => origin switch
+    {
+        SKEncodedOrigin.TopRight => (w - 1 - x, y),
+        SKEncodedOrigin.BottomRight => (w - 1 - x, h - 1 - y),
+        SKEncodedOrigin.BottomLeft => (x, h - 1 - y),
+        SKEncodedOrigin.LeftTop => (y, x),
+        SKEncodedOrigin.RightTop => (y, h - 1 - x),
+        SKEncodedOrigin.RightBottom => (w - 1 - y, h - 1 - x),
+        SKEncodedOrigin.LeftBottom => (w - 1 - y, x),
+        _ => (x, y),
+    };
+
+    private static ImageTensor ToTensor(byte[] rgba, int w, int h, int channels, SKEncodedOrigin origin)
+    {
+        var (ow, oh) = DisplaySize(w, h, origin);
+        int plane = ow * oh;
+        var data = new float[channels * plane];
+        for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++)
+            {
+                var (sx, sy) = StoredPixel(origin, x, y, w, h);
+                int s = 4 * (sy * w + sx), i = y * ow + x;
+                float r = ByteToUnit[rgba[s]], g = ByteToUnit[rgba[s + 1]], b = ByteToUnit[rgba[s + 2]];
+                if (channels == 1) { data[i] = Luma(r, g, b); continue; }
+                data[i] = r;
+                data[plane + i] = g;
+                data[2 * plane + i] = b;
+            }
+        return new ImageTensor(data, channels, oh, ow);
+    }
+
+    private static byte ToByte(float v)
+    {
+        if (float.IsNaN(v)) throw new ArgumentException("image holds NaN values; refusing to encode them");
+        return (byte)MathF.Round(Math.Clamp(v, 0f, 1f) * 255f);
+    }
+}

@@ -1,0 +1,48 @@
+namespace Coral.Imaging;
+
+/// <summary>
+/// Names a format from its leading bytes. Skia's own sniffing cannot tell "short garbage" from
+/// "truncated PNG" (both are IncompleteInput), and cannot name formats it does not read (TIFF, HEIF here).
+/// </summary>
+internal static class ImageSniffer
+{
+    public static ImageFormat? Supported(ReadOnlySpan<byte> b)
+    {
+        if (b.StartsWith((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A])) return ImageFormat.Png;
+        if (b.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF])) return ImageFormat.Jpeg;
+        if (b.StartsWith("GIF87a"u8) || b.StartsWith("GIF89a"u8)) return ImageFormat.Gif;
+        if (b.Length >= 12 && b.StartsWith("RIFF"u8) && b[8..12].SequenceEqual("WEBP"u8)) return ImageFormat.Webp;
+        if (b.StartsWith("BM"u8)) return ImageFormat.Bmp;
+        return null;
+    }
+
+    /// <summary>A well-known image format this project does not decode, or null.</summary>
+    public static string? Unsupported(ReadOnlySpan<byte> b)
+    {
+        if (b.StartsWith("II*\0"u8) || b.StartsWith("MM\0*"u8)) return "TIFF";
+        if (b.StartsWith((ReadOnlySpan<byte>)[0, 0, 1, 0])) return "ICO";
+        if (b.StartsWith((ReadOnlySpan<byte>)[0, 0, 2, 0])) return "CUR";
+        if (b.Length >= 12 && b[4..8].SequenceEqual("ftyp"u8))
+        {
+            var brand = b[8..12];
+            if (brand.SequenceEqual("avif"u8) || brand.SequenceEqual("avis"u8)) return "AVIF";
+            if (brand.SequenceEqual("heic"u8) || brand.SequenceEqual("heix"u8) || brand.SequenceEqual("mif1"u8) || brand.SequenceEqual("msf1"u8)) return "HEIF";
+        }
+        if (b.StartsWith("8BPS"u8)) return "PSD";
+        if (b.StartsWith((ReadOnlySpan<byte>)[0xFF, 0x0A]) || b.StartsWith((ReadOnlySpan<byte>)[0, 0, 0, 0x0C, (byte)'J', (byte)'X', (byte)'L', (byte)' '])) return "JPEG XL";
+        if (b.StartsWith((ReadOnlySpan<byte>)[0, 0, 0, 0x0C, (byte)'j', (byte)'P', (byte)' ', (byte)' '])) return "JPEG 2000";
+        if (b.StartsWith("qoif"u8)) return "QOI";
+        if (b.StartsWith("DDS "u8)) return "DDS";
+        return null;
+    }
+
+    public static ImageFormat? FromSkia(SkiaSharp.SKEncodedImageFormat f) => f switch
+    {
+        SkiaSharp.SKEncodedImageFormat.Png => ImageFormat.Png,
+        SkiaSharp.SKEncodedImageFormat.Jpeg => ImageFormat.Jpeg,
+        SkiaSharp.SKEncodedImageFormat.Bmp => ImageFormat.Bmp,
+        SkiaSharp.SKEncodedImageFormat.Gif => ImageFormat.Gif,
+        SkiaSharp.SKEncodedImageFormat.Webp => ImageFormat.Webp,
+        _ => null,
+    };
+}
