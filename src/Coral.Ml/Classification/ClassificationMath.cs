@@ -1,0 +1,40 @@
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Coral.Ml.Classification;
+
+/// <summary>Loss and accuracy math of the classifier (kept apart from the network and the loop).</summary>
+public static class ClassificationMath
+{
+    /// <summary>Mean cross-entropy of logits [B, C] against integer labels [B].</summary>
+    public static Tensor CrossEntropy(Tensor logits, Tensor labels) => F.cross_entropy(logits, labels);
+
+    /// <summary>Accuracy per class (NaN for a class with no examples) and overall.</summary>
+    public static (double Overall, double[] PerClass) Accuracy(IReadOnlyList<int> predicted, IReadOnlyList<int> labels, int numClasses)
+    {
+        if (predicted.Count != labels.Count) throw new ArgumentException($"{predicted.Count} predictions for {labels.Count} labels");
+        var hit = new int[numClasses];
+        var total = new int[numClasses];
+        int all = 0;
+        for (int i = 0; i < labels.Count; i++)
+        {
+            total[labels[i]]++;
+            if (predicted[i] == labels[i]) { hit[labels[i]]++; all++; }
+        }
+        var per = Enumerable.Range(0, numClasses).Select(k => total[k] == 0 ? double.NaN : (double)hit[k] / total[k]).ToArray();
+        return (labels.Count == 0 ? double.NaN : (double)all / labels.Count, per);
+    }
+
+    /// <summary>Row-wise argmax of a [B, C] array.</summary>
+    public static int[] ArgMax(float[] rows, int numClasses)
+    {
+        var result = new int[rows.Length / numClasses];
+        for (int i = 0; i < result.Length; i++)
+        {
+            int best = 0;
+            for (int k = 1; k < numClasses; k++) if (rows[i * numClasses + k] > rows[i * numClasses + best]) best = k;
+            result[i] = best;
+        }
+        return result;
+    }
+}

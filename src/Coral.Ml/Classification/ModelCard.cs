@@ -1,0 +1,37 @@
+namespace Coral.Ml.Classification;
+
+/// <summary>
+/// What a shipped classifier is: data, split, seed, per-class accuracy, head/middle/tail groups and the
+/// git commit it was trained at. Embedded in the checkpoint and written beside it as model-card.json.
+/// </summary>
+public sealed record ModelCard
+{
+    public string Kind { get; init; } = "classifier";
+    public string Purpose { get; init; } = "";
+    public string Dataset { get; init; } = "";
+    public string DataDirectory { get; init; } = "";
+    public double Imbalance { get; init; } = 1;
+    public int Seed { get; init; }
+    public int Members { get; init; }
+    public int Epochs { get; init; }
+    public int BatchSize { get; init; }
+    public double LearningRate { get; init; }
+    public IReadOnlyList<string> ClassNames { get; init; } = [];
+    public IReadOnlyList<int> TrainCountsPerClass { get; init; } = [];
+    public IReadOnlyList<string> Groups { get; init; } = [];
+    public double TestAccuracy { get; init; }
+    public IReadOnlyList<double> TestAccuracyPerClass { get; init; } = [];
+    public double EnsembleTestAccuracy { get; init; }
+    public IReadOnlyList<double> MemberTestAccuracy { get; init; } = [];
+    public string Predictor { get; init; } = "member 0 (the deployed classifier); members 1..K-1 only feed the ensemble signal";
+    public EpistemicHeadCard? EpistemicHead { get; init; }
+    public CalibrationCard? Calibration { get; init; }
+    public string GitCommit { get; init; } = "unknown";
+    public DateTimeOffset CreatedUtc { get; init; } = DateTimeOffset.UtcNow;
+    public double TrainingSeconds { get; init; }
+    public string Command { get; init; } = "";
+}
+
+public sealed record EpistemicHeadCard(string Target, int TrainImages, string TrainSet, int Epochs, double TargetCorrelation);
+
+public sealed record CalibrationCard(double FlagRate, string FlagSignal, IReadOnlyDictionary<string, double> Thresholds, int ReferenceImages, string ReferenceSet);

@@ -1,0 +1,118 @@
+using Coral.Ml.Classification;
+using static TorchSharp.torch;
+
+namespace Coral.Ml.Signals;
+
+/// <summary>
+/// A longtail signal f_lt: images [B, C, H, W] in [0, 1] → [B], higher = more longtail.
+/// Differentiable w.r.t. the images (no inference/no-grad mode inside), so Longtail Guidance can take its gradient.
+/// </summary>
+public interface ILongtailSignal
+{
+    string Name { get; }
+    SignalKind Kind { get; }
+    Tensor Compute(Tensor images);
+}
+
+/// <summary>Deep-ensemble mutual information (BALD) over all K members.</summary>
+public sealed class EnsembleMutualInformation(ClassifierBundle bundle) : ILongtailSignal
+{
+    public string Name => LongtailSignals.NameOf(Kind);
+    public SignalKind Kind => SignalKind.MutualInformation;
+
+    public Tensor Compute(Tensor images)
+    {
+        if (bundle.NumMembers < 2) throw new InvalidOperationException("mutual information needs an ensemble of at least 2 members");
+        using var scope = NewDisposeScope();
+        return SignalMath.MutualInformation(bundle.MemberLogits(images)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Predictive entropy of the deployed classifier.</summary>
+public sealed class PredictiveEntropy(ClassifierBundle bundle) : ILongtailSignal
+{
+    public string Name => LongtailSignals.NameOf(Kind);
+    public SignalKind Kind => SignalKind.Entropy;
+
+    public Tensor Compute(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        return SignalMath.Entropy(bundle.Logits(images)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Energy −logsumexp(logits) of the deployed classifier.</summary>
+public sealed class Energy(ClassifierBundle bundle) : ILongtailSignal
+{
+    public string Name => LongtailSignals.NameOf(Kind);
+    public SignalKind Kind => SignalKind.Energy;
+
+    public Tensor Compute(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        return SignalMath.Energy(bundle.Logits(images)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>The epistemic head: one forward pass of member 0 plus the head's MLP.</summary>
+public sealed class EpistemicHeadSignal : ILongtailSignal
+{
+    private readonly ClassifierBundle bundle;
+
+    public EpistemicHeadSignal(ClassifierBundle bundle)
+    {
+        if (bundle.Head is null) throw new InvalidOperationException("this bundle has no epistemic head");
+        this.bundle = bundle;
+    }
+
+    public string Name => LongtailSignals.NameOf(Kind);
+    public SignalKind Kind => SignalKind.EpistemicHead;
+
+    public Tensor Compute(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        using var o = bundle.Forward(images, allMembers: false);
+        return bundle.HeadScore(o.Features, o.Logits).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Creates signals by kind or name.</summary>
+public static class LongtailSignals
+{
+    public static ILongtailSignal Create(SignalKind kind, ClassifierBundle bundle) => kind switch
+    {
+        SignalKind.MutualInformation => new EnsembleMutualInformation(bundle),
+        SignalKind.Entropy => new PredictiveEntropy(bundle),
+        SignalKind.Energy => new Energy(bundle),
+        SignalKind.EpistemicHead => new EpistemicHeadSignal(bundle),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown signal kind"),
+    };
+
+    /// <summary>The kinds this bundle can compute (MI needs ≥ 2 members, the head needs a head).</summary>
+    public static IReadOnlyList<SignalKind> Available(ClassifierBundle bundle) =>
+        Enum.GetValues<SignalKind>().Where(k => k switch
+        {
+            SignalKind.MutualInformation => bundle.NumMembers >= 2,
+            SignalKind.EpistemicHead => bundle.Head is not null,
+            _ => true,
+        }).ToArray();
+
+    public static string NameOf(SignalKind kind) => kind switch
+    {
+        SignalKind.MutualInformation => "mutual-information",
+        SignalKind.Entropy => "entropy",
+        SignalKind.Energy => "energy",
+        SignalKind.EpistemicHead => "epistemic-head",
+        _ => kind.ToString(),
+    };
+
+    /// <summary>Parses "mutual-information", "mi", "entropy", "energy", "epistemic-head", "head" or an enum name.</summary>
+    public static SignalKind Parse(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "mutual-information" or "mi" or "mutualinformation" or "bald" => SignalKind.MutualInformation,
+        "entropy" => SignalKind.Entropy,
+        "energy" => SignalKind.Energy,
+        "epistemic-head" or "head" or "epistemichead" => SignalKind.EpistemicHead,
+        _ => throw new ArgumentException($"unknown signal '{name}' (use mutual-information, entropy, energy or epistemic-head)", nameof(name)),
+    };
+}
