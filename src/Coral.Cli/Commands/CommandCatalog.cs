@@ -8,5 +8,9 @@ public static class CommandCatalog
     public static IEnumerable<Command> All()
     {
         yield return DataCommands.Create();
+        yield return AzuriteCommand.Create();
+        yield return CommandGroups.Train;
+        yield return CommandGroups.Eval;
+        yield return CommandGroups.Bench;
     }
 }

@@ -16,19 +16,23 @@ public sealed partial class AzuriteServer : IAsyncDisposable, IDisposable
 {
     /// <summary>The well-known development account that Azurite accepts.</summary>
     public const string AccountName = "devstoreaccount1";
-    public const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlbKZ5jIbBHVuEaLfW6szk0U5Zj/1Q/WyPl+P2uu/5Rb6zV0Tj5EH4u6u6AYGA==";
+    public const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
     /// <summary>Environment variable that overrides where the azurite executable is.</summary>
     public const string ExecutableVariable = "CORAL_AZURITE";
 
     private readonly Process _guard;
     private bool _disposed;
 
-    private AzuriteServer(Process guard, int blobPort, int queuePort)
+    private AzuriteServer(Process guard, string workDirectory, int blobPort, int queuePort)
     {
         _guard = guard;
+        WorkDirectory = workDirectory;
         BlobPort = blobPort;
         QueuePort = queuePort;
     }
+
+    /// <summary>Azurite's private working folder (its cwd, so tests can find the process).</summary>
+    public string WorkDirectory { get; }
 
     public int BlobPort { get; }
     public int QueuePort { get; }
@@ -44,13 +48,17 @@ public sealed partial class AzuriteServer : IAsyncDisposable, IDisposable
     {
         string exe = LocateExecutable();
         var workDir = Directory.CreateTempSubdirectory("coral-azurite-");
-        // The guard reads stdin until EOF (our end closed: disposed or we died), then kills Azurite.
+        // The bash guard runs Azurite and a watcher that reads our pipe (fd 3 = the guard's stdin) until EOF,
+        // which comes when we dispose or when this process dies for any reason; then it stops Azurite.
+        // The guard exits when Azurite does, so an Azurite that fails to start is reported at once.
+        // Azurite's cwd is its private work folder: that is how tests find its process.
         string script =
             $"'{exe}' --inMemoryPersistence --skipApiVersionCheck --loose --disableProductStyleUrl " +
             "--blobHost 127.0.0.1 --blobPort 0 --queueHost 127.0.0.1 --queuePort 0 --tableHost 127.0.0.1 --tablePort 0 " +
-            $"--location '{workDir.FullName}' & pid=$!; " +
-            "cat >/dev/null; kill -TERM $pid 2>/dev/null; " +
-            "for i in $(seq 50); do kill -0 $pid 2>/dev/null || exit 0; sleep 0.1; done; kill -KILL $pid 2>/dev/null; exit 0";
+            "</dev/null & pid=$!; exec 3<&0; " +
+            "( cat <&3 >/dev/null; kill -TERM $pid 2>/dev/null; " +
+            "  for i in $(seq 50); do kill -0 $pid 2>/dev/null || exit 0; sleep 0.1; done; kill -KILL $pid 2>/dev/null ) >/dev/null 2>&1 & watcher=$!; " +
+            "wait $pid; rc=$?; pkill -P $watcher 2>/dev/null; kill $watcher 2>/dev/null; exit $rc";
         var psi = new ProcessStartInfo("/bin/bash")
         {
             RedirectStandardInput = true,
@@ -86,18 +94,17 @@ public sealed partial class AzuriteServer : IAsyncDisposable, IDisposable
         guard.BeginOutputReadLine();
         guard.BeginErrorReadLine();
 
-        var server = new AzuriteServer(guard, 0, 0);
         try
         {
             await ready.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(60), ct);
         }
         catch (Exception e)
         {
-            server.Dispose();
+            Stop(guard, workDir.FullName);
             if (e is AzuriteException) throw;
             throw new AzuriteException($"Azurite did not start listening in time. Output so far:\n{log}", e);
         }
-        return new AzuriteServer(guard, blob!.Value, queue!.Value);
+        return new AzuriteServer(guard, workDir.FullName, blob!.Value, queue!.Value);
     }
 
     /// <summary>Finds azurite: $CORAL_AZURITE, else tools/node_modules/.bin/azurite above the app, else PATH.</summary>
@@ -126,13 +133,20 @@ public sealed partial class AzuriteServer : IAsyncDisposable, IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        Stop(_guard, WorkDirectory);
+    }
+
+    private static void Stop(Process guard, string workDirectory)
+    {
         try
         {
-            _guard.StandardInput.Close(); // EOF → the guard stops Azurite
-            if (!_guard.WaitForExit(10_000)) _guard.Kill(entireProcessTree: true);
+            guard.StandardInput.Close(); // EOF → the guard stops Azurite and waits for it
+            if (!guard.WaitForExit(10_000)) guard.Kill(entireProcessTree: true);
+            guard.WaitForExit();
         }
-        catch (InvalidOperationException) { /* never started or already gone */ }
-        finally { _guard.Dispose(); }
+        catch (InvalidOperationException) { /* already gone */ }
+        finally { guard.Dispose(); }
+        try { Directory.Delete(workDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     public ValueTask DisposeAsync() { Dispose(); return ValueTask.CompletedTask; }
