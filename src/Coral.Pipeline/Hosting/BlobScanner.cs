@@ -1,0 +1,94 @@
+using System.Collections.Concurrent;
+using Azure;
+using Azure.Storage.Blobs.Models;
+using Coral.Pipeline.Names;
+using Coral.Pipeline.Scoring;
+using Coral.Pipeline.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Coral.Pipeline.Hosting;
+
+/// <summary>
+/// Local stand-in for the Functions blob trigger: lists incoming/, and for every blob version (name + ETag)
+/// without a receipt runs the scorer, sends its job message, then writes the receipt (as the host does in
+/// azure-webjobs-hosts/blobreceipts). Transient failures are retried on later scans; after
+/// <see cref="Defaults.BlobPoisonThreshold"/> tries the blob gets a "failed" record with the reason, so
+/// nothing is retried forever and nothing is lost.
+/// </summary>
+public sealed class BlobScanner(PipelineStorage storage, ScoreHandler scorer, ILogger logger, int maxParallelism = 2)
+{
+    private readonly ConcurrentDictionary<string, byte> _done = new();
+    private readonly ConcurrentDictionary<string, int> _failures = new();
+    private bool _receiptsLoaded;
+
+    public static string ReceiptName(string jobId) => $"scorer/{jobId}";
+
+    public int Processed => _done.Count;
+
+    /// <summary>One pass over incoming/; returns how many blob versions it handled (0 = nothing new).</summary>
+    public async Task<int> ScanOnceAsync(CancellationToken ct)
+    {
+        if (!_receiptsLoaded)
+        {
+            // One listing instead of one HEAD per blob per scan.
+            await foreach (var r in storage.Receipts.GetBlobsAsync(BlobTraits.None, BlobStates.None, "scorer/", ct))
+                _done.TryAdd(r.Name["scorer/".Length..], 0);
+            _receiptsLoaded = true;
+        }
+        var todo = new List<BlobItem>();
+        await foreach (var item in storage.Incoming.GetBlobsAsync(cancellationToken: ct))
+        {
+            var etag = item.Properties.ETag?.ToString();
+            if (etag is null) continue;
+            if (!_done.ContainsKey(JobIds.Derive(item.Name, etag))) todo.Add(item);
+        }
+        await Parallel.ForEachAsync(todo, new ParallelOptions { MaxDegreeOfParallelism = maxParallelism, CancellationToken = ct },
+            async (item, token) => await HandleAsync(item, token));
+        return todo.Count;
+    }
+
+    private async Task HandleAsync(BlobItem item, CancellationToken ct)
+    {
+        string etag = JobIds.NormalizeEtag(item.Properties.ETag!.Value.ToString());
+        string jobId = JobIds.Derive(item.Name, etag);
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = jobId, ["Blob"] = item.Name });
+        try
+        {
+            var result = await scorer.HandleAsync(storage.Incoming.GetBlobClient(item.Name), ct);
+            if (result is not null && result.Record.JobId == jobId && result.JobMessage is not null)
+            {
+                await storage.Jobs.SendMessageAsync(result.JobMessage, ct);
+                logger.LogInformation("Queued longtail job {JobId} for {Blob}", jobId, item.Name);
+            }
+            // result for another ETag: the blob changed since listing; that version has its own receipt.
+            if (result is null || result.Record.JobId == jobId) await WriteReceiptAsync(jobId, item.Name, etag, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { throw; }
+        catch (Exception e)
+        {
+            int n = _failures.AddOrUpdate(jobId, 1, (_, c) => c + 1);
+            string reason = $"{e.GetType().Name}: {e.Message}";
+            if (n < Defaults.BlobPoisonThreshold)
+            {
+                logger.LogWarning("Scoring {Blob} failed (try {Try} of {Max}), will retry: {Reason}", item.Name, n, Defaults.BlobPoisonThreshold, reason);
+                return;
+            }
+            logger.LogError("Scoring {Blob} failed {Max} times; recording the failure: {Reason}", item.Name, n, reason);
+            await scorer.RecordFailureAsync(item.Name, etag, $"failed {n} times; last error: {reason}", ct);
+            await WriteReceiptAsync(jobId, item.Name, etag, ct);
+        }
+    }
+
+    private async Task WriteReceiptAsync(string jobId, string name, string etag, CancellationToken ct)
+    {
+        var receipt = storage.Receipts.GetBlobClient(ReceiptName(jobId));
+        try
+        {
+            await receipt.UploadAsync(PipelineJson.Serialize(new { blob = name, etag, at = DateTimeOffset.UtcNow }),
+                new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } }, ct);
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412) { }
+        _done.TryAdd(jobId, 0);
+        _failures.TryRemove(jobId, out _);
+    }
+}

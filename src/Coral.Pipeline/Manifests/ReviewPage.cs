@@ -1,0 +1,70 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+namespace Coral.Pipeline.Manifests;
+
+/// <summary>
+/// A self-contained HTML review page per batch (manifests/{jobId}.html): images inline as data URIs, no
+/// scripts or network, so it opens from a download or a blob URL alike. Numbers are printed with
+/// <see cref="Number"/> so tests can compare them with the manifest.
+/// </summary>
+public static class ReviewPage
+{
+    public static string FileName(string jobId) => jobId + ".html";
+
+    /// <summary>The one number format on the page (invariant, 4 decimals).</summary>
+    public static string Number(double v) => v.ToString("0.0000", CultureInfo.InvariantCulture);
+
+    public static string Render(ReviewManifest m, ReadOnlySpan<byte> sourceImage, IReadOnlyDictionary<int, byte[]> images)
+    {
+        static string E(string s) => WebUtility.HtmlEncode(s);
+        var sb = new StringBuilder();
+        var score = m.Classifier.Scores;
+        sb.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
+          .Append("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">")
+          .Append($"<title>Review {E(m.JobId)}</title><style>")
+          .Append("body{font-family:system-ui,sans-serif;margin:1.5rem;background:#fafafa;color:#222}")
+          .Append(".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:1rem}")
+          .Append("figure{margin:0;padding:.6rem;background:#fff;border:1px solid #ddd;border-radius:6px}")
+          .Append("figure.inconsistent{border-color:#c33} img{width:100%;image-rendering:pixelated;background:#000}")
+          .Append("dl{display:grid;grid-template-columns:auto 1fr;gap:.1rem .6rem;font-size:.85rem;margin:.4rem 0 0}dt{color:#666}")
+          .Append(".source{max-width:220px} .mark{font-weight:bold} .ok{color:#171} .bad{color:#c33}")
+          .Append("</style></head><body>\n");
+        sb.Append($"<h1>Longtail batch <code id=\"job-id\">{E(m.JobId)}</code></h1>\n");
+        sb.Append("<section id=\"source\"><h2>Source</h2><figure class=\"source\">")
+          .Append($"<img id=\"source-image\" alt=\"source {E(m.Source.Name)}\" src=\"data:image/png;base64,{Convert.ToBase64String(sourceImage)}\">")
+          .Append("<dl>")
+          .Append($"<dt>blob</dt><dd id=\"source-name\">{E(m.Source.Container)}/{E(m.Source.Name)}</dd>")
+          .Append($"<dt>predicted</dt><dd id=\"source-label\">{E(score.PredictedLabel)}</dd>")
+          .Append($"<dt>{E(score.SignalName)}</dt><dd id=\"source-signal\">{Number(score.Signal)}</dd>")
+          .Append($"<dt>threshold</dt><dd id=\"threshold\">{Number(m.Classifier.Threshold)}</dd>")
+          .Append($"<dt>classifier</dt><dd id=\"classifier-version\">{E(m.Classifier.Version)}</dd>")
+          .Append($"<dt>diffusion</dt><dd id=\"diffusion-model\">{E(m.Diffusion.Model)}</dd>")
+          .Append("</dl></figure></section>\n");
+        sb.Append($"<section><h2>Synthetic images ({m.Images.Count})</h2><div class=\"grid\" id=\"synthetic\">\n");
+        foreach (var img in m.Images)
+        {
+            string cls = img.Consistent ? "synthetic" : "synthetic inconsistent";
+            string png = images.TryGetValue(img.Index, out var bytes) ? Convert.ToBase64String(bytes) : "";
+            sb.Append($"<figure class=\"{cls}\" data-index=\"{img.Index}\">")
+              .Append($"<img alt=\"synthetic {img.Index}\" src=\"data:image/png;base64,{png}\">")
+              .Append("<dl>")
+              .Append($"<dt>class</dt><dd class=\"class-name\">{E(img.ClassName)}</dd>")
+              .Append($"<dt>p(class)</dt><dd class=\"class-prob\">{Number(img.ClassProbabilities.Length > img.ClassIndex ? img.ClassProbabilities[img.ClassIndex] : double.NaN)}</dd>")
+              .Append($"<dt>signal before</dt><dd class=\"signal-before\">{Number(img.SignalBefore)}</dd>")
+              .Append($"<dt>signal after</dt><dd class=\"signal-after\">{Number(img.SignalAfter)}</dd>")
+              .Append($"<dt>consistent</dt><dd class=\"mark {(img.Consistent ? "ok" : "bad")}\" data-consistent=\"{(img.Consistent ? "true" : "false")}\">{(img.Consistent ? "✓ consistent" : "✗ inconsistent")}</dd>")
+              .Append($"<dt>seed</dt><dd class=\"seed\">{img.Seed}</dd>")
+              .Append($"<dt>status</dt><dd class=\"status\">{img.Status.ToString().ToLowerInvariant()}</dd>")
+              .Append("</dl></figure>\n");
+        }
+        sb.Append("</div></section>\n");
+        // The manifest itself, for tools; the serializer escapes '<', so it cannot close the element early.
+        sb.Append("<script type=\"application/json\" id=\"manifest\">")
+          .Append(JsonSerializer.Serialize(m, PipelineJson.Options))
+          .Append("</script>\n</body></html>\n");
+        return sb.ToString();
+    }
+}

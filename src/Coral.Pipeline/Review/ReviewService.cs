@@ -1,0 +1,117 @@
+using Azure;
+using Azure.Storage.Blobs.Models;
+using Coral.Pipeline.Generation;
+using Coral.Pipeline.Manifests;
+using Coral.Pipeline.Storage;
+
+namespace Coral.Pipeline.Review;
+
+/// <summary>The job or image a reviewer named does not exist.</summary>
+public sealed class ReviewTargetException(string message) : Exception(message), ICoralInputError;
+
+/// <summary>Summary line per batch for `coral review list`.</summary>
+public sealed record ManifestSummary(string JobId, string SourceName, string PredictedLabel, double Signal, int Images,
+    int Pending, int Approved, int Rejected, int Inconsistent, DateTimeOffset CreatedAt);
+
+/// <summary>
+/// Reviewer actions on manifests. Updates are read-modify-write with If-Match on the manifest's ETag, retried
+/// on conflict, so two reviewers never lose each other's update. Approved images are copied to
+/// curated/{class}/{jobId}-{n}.png (where the next classifier training reads them); a later rejection
+/// removes the copy again.
+/// </summary>
+public sealed class ReviewService(PipelineStorage storage)
+{
+    public async Task<IReadOnlyList<ManifestSummary>> ListAsync(CancellationToken ct)
+    {
+        var list = new List<ManifestSummary>();
+        await foreach (var item in storage.Manifests.GetBlobsAsync(cancellationToken: ct))
+        {
+            if (!item.Name.EndsWith(".json", StringComparison.Ordinal)) continue;
+            var (m, _) = await ReadAsync(item.Name[..^5], ct);
+            list.Add(new ManifestSummary(m.JobId, m.Source.Name, m.Classifier.Scores.PredictedLabel, m.Classifier.Scores.Signal, m.Images.Count,
+                m.Images.Count(i => i.Status == ReviewStatus.Pending), m.Images.Count(i => i.Status == ReviewStatus.Approved),
+                m.Images.Count(i => i.Status == ReviewStatus.Rejected), m.Images.Count(i => !i.Consistent), m.CreatedAt));
+        }
+        return list.OrderBy(s => s.CreatedAt).ToList();
+    }
+
+    public async Task<(ReviewManifest Manifest, ETag ETag)> ReadAsync(string jobId, CancellationToken ct)
+    {
+        var blob = storage.Manifests.GetBlobClient(GenerateHandler.ManifestName(jobId));
+        try
+        {
+            var r = await blob.DownloadContentAsync(ct);
+            return (PipelineJson.Deserialize<ReviewManifest>(r.Value.Content, $"{blob.BlobContainerName}/{blob.Name}"), r.Value.Details.ETag);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            throw new ReviewTargetException($"no manifest for job '{jobId}' in {blob.BlobContainerName}/");
+        }
+    }
+
+    /// <summary>Sets the status of the given images (all if <paramref name="indices"/> is empty).</summary>
+    public async Task<ReviewManifest> SetStatusAsync(string jobId, IReadOnlyCollection<int> indices, ReviewStatus status, string reviewer,
+        CancellationToken ct)
+    {
+        if (status == ReviewStatus.Pending) throw new ArgumentException("a review sets approved or rejected", nameof(status));
+        for (int attempt = 1; ; attempt++)
+        {
+            var (m, etag) = await ReadAsync(jobId, ct);
+            var unknown = indices.Where(i => m.Images.All(img => img.Index != i)).ToList();
+            if (unknown.Count > 0)
+                throw new ReviewTargetException($"job '{jobId}' has no image {string.Join(", ", unknown)} (it has 0..{m.Images.Count - 1})");
+            var now = DateTimeOffset.UtcNow;
+            foreach (var img in m.Images.Where(i => indices.Count == 0 || indices.Contains(i.Index)))
+            {
+                img.Status = status;
+                img.ReviewedBy = reviewer;
+                img.ReviewedAt = now;
+                img.CuratedPath = status == ReviewStatus.Approved ? CuratedPath(m, img) : null;
+            }
+            m.UpdatedAt = now;
+            try
+            {
+                await storage.Manifests.GetBlobClient(GenerateHandler.ManifestName(jobId)).UploadAsync(PipelineJson.Serialize(m),
+                    new BlobUploadOptions
+                    {
+                        Conditions = new BlobRequestConditions { IfMatch = etag },
+                        HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
+                    }, ct);
+            }
+            catch (RequestFailedException e) when (e.Status == 412 && attempt < 20)
+            {
+                continue; // another reviewer wrote in between: re-read, re-apply ours on top of theirs
+            }
+            await SyncCuratedAsync(m, ct);
+            return m;
+        }
+    }
+
+    public static string CuratedPath(ReviewManifest m, ManifestImage img) => $"{Slug(img.ClassName)}/{m.JobId}-{img.Index}.png";
+
+    /// <summary>Makes curated/ match the manifest (idempotent: safe to re-run after a crash).</summary>
+    public async Task SyncCuratedAsync(ReviewManifest m, CancellationToken ct)
+    {
+        foreach (var img in m.Images)
+        {
+            var target = storage.Curated.GetBlobClient(CuratedPath(m, img));
+            if (img.Status == ReviewStatus.Approved)
+            {
+                if (await target.ExistsAsync(ct)) continue;
+                var copy = await target.StartCopyFromUriAsync(storage.Synthetic.GetBlobClient(img.Path).Uri, cancellationToken: ct);
+                await copy.WaitForCompletionAsync(ct);
+            }
+            else
+            {
+                await target.DeleteIfExistsAsync(cancellationToken: ct);
+            }
+        }
+    }
+
+    private static string Slug(string className)
+    {
+        var chars = className.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray();
+        var s = new string(chars).Trim('-');
+        return s.Length == 0 ? "unknown" : s;
+    }
+}
