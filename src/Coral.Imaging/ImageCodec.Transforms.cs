@@ -13,6 +13,13 @@ public static partial class ImageCodec
         if (width <= 0 || height <= 0 || (long)width * height > Array.MaxLength / 4)
             throw new ArgumentOutOfRangeException(nameof(width), $"resize target {width}x{height} is not a valid size");
         if (width == image.Width && height == image.Height) return image with { Data = (float[])image.Data.Clone() };
+        if (filter != ResizeFilter.Nearest)
+        {
+            // Skia samples without mipmaps here, so a large reduction would alias: average whole blocks first.
+            int kx = Math.Max(1, image.Width / (2 * width)), ky = Math.Max(1, image.Height / (2 * height));
+            if (kx > 1 || ky > 1) image = BoxReduce(image, kx, ky);
+            if (width == image.Width && height == image.Height) return image;
+        }
 
         int c = image.Channels, srcPlane = image.Width * image.Height, dstPlane = width * height;
         // Float pixels through Skia keep full precision; gray is replicated into R, G and B.
@@ -41,6 +48,25 @@ public static partial class ImageCodec
         return new ImageTensor(data, c, height, width);
     }
 
+    /// <summary>Mean of each kx × ky block (edge blocks average the pixels they have).</summary>
+    private static ImageTensor BoxReduce(ImageTensor image, int kx, int ky)
+    {
+        int w = (image.Width + kx - 1) / kx, h = (image.Height + ky - 1) / ky, c = image.Channels;
+        var data = new float[c * w * h];
+        for (int ch = 0; ch < c; ch++)
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                {
+                    int y1 = Math.Min(image.Height, (y + 1) * ky), x1 = Math.Min(image.Width, (x + 1) * kx);
+                    double sum = 0;
+                    for (int sy = y * ky; sy < y1; sy++)
+                        for (int sx = x * kx; sx < x1; sx++)
+                            sum += image.Data[(ch * image.Height + sy) * image.Width + sx];
+                    data[(ch * h + y) * w + x] = (float)(sum / ((y1 - y * ky) * (x1 - x * kx)));
+                }
+        return new ImageTensor(data, c, h, w);
+    }
+
     /// <summary>ITU-R BT.601 luma: Y = 0.299 R + 0.587 G + 0.114 B. A 1-channel input is copied.</summary>
     public static ImageTensor ToGrayscale(ImageTensor image)
     {
@@ -67,7 +93,7 @@ public static partial class ImageCodec
     internal static SKSamplingOptions Sampling(ResizeFilter filter) => filter switch
     {
         ResizeFilter.Nearest => new SKSamplingOptions(SKFilterMode.Nearest, SKMipmapMode.None),
-        ResizeFilter.Bilinear => new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear),
+        ResizeFilter.Bilinear => new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.None),
         ResizeFilter.Cubic => new SKSamplingOptions(SKCubicResampler.Mitchell),
         _ => throw new ArgumentOutOfRangeException(nameof(filter), filter, "unknown resize filter"),
     };

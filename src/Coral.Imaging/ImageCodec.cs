@@ -95,6 +95,9 @@ public static partial class ImageCodec
         if (bytes.Length > options.MaxBytes) throw new ImageTooLargeException(sourceName, options.MaxBytes, bytes.Length);
 
         var sniffed = ImageSniffer.Supported(bytes);
+        // GIFs without a trailer are common enough to accept when the frame data is whole.
+        if (sniffed is { } s && s != ImageFormat.Gif && ImageSniffer.EndsEarly(s, bytes))
+            throw new TruncatedImageException(sourceName, Name(s), bytes.Length);
         SKCodec? codec;
         SKCodecResult result;
         using (var data = SKData.CreateCopy(bytes))
@@ -102,7 +105,8 @@ public static partial class ImageCodec
         if (codec is null)
         {
             if (sniffed is { } f)
-                throw result == SKCodecResult.IncompleteInput
+                // Skia also says IncompleteInput for some corrupt headers: trust it only when the bytes end early.
+                throw result == SKCodecResult.IncompleteInput && ImageSniffer.EndsEarly(f, bytes)
                     ? new TruncatedImageException(sourceName, Name(f), bytes.Length)
                     : new CorruptImageException(sourceName, Name(f), $"header rejected by the decoder ({result})");
             if (ImageSniffer.Unsupported(bytes) is { } other) throw new UnsupportedImageFormatException(sourceName, other);

@@ -4,11 +4,12 @@ namespace Coral.Imaging;
 /// Resampling filter for <see cref="ImageCodec.Resize"/> and decode-time resizing. The Skia sampling used:
 /// <list type="bullet">
 /// <item><see cref="Nearest"/>: <c>SKSamplingOptions(SKFilterMode.Nearest, SKMipmapMode.None)</c>.</item>
-/// <item><see cref="Bilinear"/>: <c>SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear)</c>: plain
-/// bilinear when enlarging; when shrinking, mipmaps keep large reductions from aliasing.</item>
+/// <item><see cref="Bilinear"/>: <c>SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.None)</c>.</item>
 /// <item><see cref="Cubic"/>: <c>SKSamplingOptions(SKCubicResampler.Mitchell)</c> (Mitchell–Netravali,
-/// B = C = 1/3: little ringing). No mipmaps, so prefer <see cref="Bilinear"/> for large reductions.</item>
+/// B = C = 1/3: little ringing).</item>
 /// </list>
+/// Bilinear and Cubic first average k × k blocks (k = floor(source / (2 · target)) per axis) when
+/// shrinking by more than 2×, so large reductions do not alias; Skia then does the last ≤ 2× step.
 /// </summary>
 public enum ResizeFilter { Nearest, Bilinear, Cubic }
 

@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace Coral.Imaging;
 
 /// <summary>
@@ -35,6 +37,21 @@ internal static class ImageSniffer
         if (b.StartsWith("DDS "u8)) return "DDS";
         return null;
     }
+
+    /// <summary>
+    /// True when the bytes end before the file's own structure says it does: no PNG IEND chunk, no JPEG
+    /// EOI marker, no GIF trailer, or fewer bytes than the WebP RIFF or BMP header declares. Catches
+    /// partial uploads that Skia would otherwise decode "successfully" with padded rows.
+    /// </summary>
+    public static bool EndsEarly(ImageFormat format, ReadOnlySpan<byte> b) => format switch
+    {
+        ImageFormat.Png => b.IndexOf("IEND"u8) < 0,
+        ImageFormat.Jpeg => b.LastIndexOf((ReadOnlySpan<byte>)[0xFF, 0xD9]) < 0,
+        ImageFormat.Gif => b[^1] != 0x3B,
+        ImageFormat.Webp => b.Length < 8 + (long)BinaryPrimitives.ReadUInt32LittleEndian(b[4..8]),
+        ImageFormat.Bmp => b.Length < 6 || b.Length < (long)BinaryPrimitives.ReadUInt32LittleEndian(b[2..6]),
+        _ => false,
+    };
 
     public static ImageFormat? FromSkia(SkiaSharp.SKEncodedImageFormat f) => f switch
     {

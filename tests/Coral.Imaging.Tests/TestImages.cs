@@ -1,0 +1,259 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Text;
+using Coral.Imaging;
+using SkiaSharp;
+
+namespace Coral.Imaging.Tests;
+
+/// <summary>Builds the test corpus: tensors holding k/255 values and their encodings in every format.</summary>
+internal static class TestImages
+{
+    /// <summary>Random 8-bit-exact tensor (every value is k/255).</summary>
+    public static ImageTensor Random8Bit(int channels, int height, int width, int seed)
+    {
+        var rng = new Random(seed);
+        var data = new float[channels * height * width];
+        for (int i = 0; i < data.Length; i++) data[i] = rng.Next(256) / 255f;
+        return new ImageTensor(data, channels, height, width);
+    }
+
+    /// <summary>Smooth RGB gradient: survives lossy codecs with small error.</summary>
+    public static ImageTensor Gradient(int height, int width)
+    {
+        int plane = height * width;
+        var data = new float[3 * plane];
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+            {
+                int i = y * width + x;
+                data[i] = MathF.Round(255f * x / Math.Max(1, width - 1)) / 255f;
+                data[plane + i] = MathF.Round(255f * y / Math.Max(1, height - 1)) / 255f;
+                data[2 * plane + i] = 128 / 255f;
+            }
+        return new ImageTensor(data, 3, height, width);
+    }
+
+    public static ImageTensor Constant(int channels, int height, int width, float value)
+    {
+        var data = new float[channels * height * width];
+        Array.Fill(data, value);
+        return new ImageTensor(data, channels, height, width);
+    }
+
+    public static byte[] Png(ImageTensor image) => ImageCodec.EncodePng(image);
+
+    public static byte[] Jpeg(ImageTensor image, int quality = 95) => SkiaEncode(image, p => p.Encode(SKEncodedImageFormat.Jpeg, quality));
+
+    public static byte[] WebpLossless(ImageTensor image) => SkiaEncode(image, p => p.Encode(new SKWebpEncoderOptions(SKWebpEncoderCompression.Lossless, 100)));
+
+    public static byte[] WebpLossy(ImageTensor image) => SkiaEncode(image, p => p.Encode(new SKWebpEncoderOptions(SKWebpEncoderCompression.Lossy, 90)));
+
+    private static byte[] SkiaEncode(ImageTensor image, Func<SKPixmap, SKData?> encode)
+    {
+        var rgba = Rgba(image);
+        using var bitmap = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        Marshal.Copy(rgba, 0, bitmap.GetPixels(), rgba.Length);
+        using var pixmap = bitmap.PeekPixels();
+        using var data = encode(pixmap) ?? throw new InvalidOperationException("Skia could not encode");
+        return data.ToArray();
+    }
+
+    /// <summary>RGBA bytes of a 1- or 3-channel tensor (alpha 255).</summary>
+    public static byte[] Rgba(ImageTensor image)
+    {
+        int plane = image.Width * image.Height;
+        var px = new byte[4 * plane];
+        for (int i = 0; i < plane; i++)
+            for (int ch = 0; ch < 3; ch++)
+                px[4 * i + ch] = (byte)MathF.Round(image.Data[(image.Channels == 3 ? ch : 0) * plane + i] * 255f);
+        for (int i = 0; i < plane; i++) px[4 * i + 3] = 255;
+        return px;
+    }
+
+    /// <summary>Uncompressed 24-bit BMP (BITMAPINFOHEADER, bottom-up rows padded to 4 bytes). Skia has no BMP encoder.</summary>
+    public static byte[] Bmp(ImageTensor image)
+    {
+        var rgba = Rgba(image);
+        int w = image.Width, h = image.Height, stride = (3 * w + 3) & ~3;
+        var bmp = new byte[54 + stride * h];
+        "BM"u8.CopyTo(bmp);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(2), bmp.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(10), 54);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(14), 40);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(18), w);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(22), h);
+        BinaryPrimitives.WriteInt16LittleEndian(bmp.AsSpan(26), 1);
+        BinaryPrimitives.WriteInt16LittleEndian(bmp.AsSpan(28), 24);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(34), stride * h);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+            {
+                int s = 4 * (y * w + x), d = 54 + (h - 1 - y) * stride + 3 * x;
+                bmp[d] = rgba[s + 2]; bmp[d + 1] = rgba[s + 1]; bmp[d + 2] = rgba[s];
+            }
+        return bmp;
+    }
+
+    /// <summary>
+    /// Minimal GIF89a with a 256-level gray palette, one image per frame (1-channel tensors).
+    /// LZW with 9-bit codes only: a Clear code every 200 literals keeps the table from growing.
+    /// </summary>
+    public static byte[] Gif(params ImageTensor[] frames)
+    {
+        int w = frames[0].Width, h = frames[0].Height;
+        var o = new List<byte>();
+        o.AddRange("GIF89a"u8.ToArray());
+        o.AddRange([(byte)w, (byte)(w >> 8), (byte)h, (byte)(h >> 8), 0xF7, 0, 0]);
+        for (int k = 0; k < 256; k++) o.AddRange([(byte)k, (byte)k, (byte)k]);
+        foreach (var f in frames)
+        {
+            o.AddRange([0x21, 0xF9, 4, 0, 10, 0, 0, 0]); // graphic control: 0.1 s delay, no transparency
+            o.AddRange([0x2C, 0, 0, 0, 0, (byte)w, (byte)(w >> 8), (byte)h, (byte)(h >> 8), 0]);
+            o.Add(8);
+            var codes = new List<int> { 256 };
+            for (int i = 0; i < f.Data.Length; i++)
+            {
+                if (i > 0 && i % 200 == 0) codes.Add(256);
+                codes.Add((int)MathF.Round(f.Data[i] * 255f));
+            }
+            codes.Add(257);
+            var packed = new List<byte>();
+            int acc = 0, bits = 0;
+            foreach (var c in codes)
+            {
+                acc |= c << bits; bits += 9;
+                while (bits >= 8) { packed.Add((byte)acc); acc >>= 8; bits -= 8; }
+            }
+            if (bits > 0) packed.Add((byte)acc);
+            for (int i = 0; i < packed.Count; i += 255)
+            {
+                int n = Math.Min(255, packed.Count - i);
+                o.Add((byte)n);
+                o.AddRange(packed.GetRange(i, n));
+            }
+            o.Add(0);
+        }
+        o.Add(0x3B);
+        return o.ToArray();
+    }
+
+    /// <summary>ICO wrapping a PNG: Skia reads it, this project does not accept it.</summary>
+    public static byte[] Ico(ImageTensor image)
+    {
+        var png = Png(image);
+        var ico = new byte[22 + png.Length];
+        ico[2] = 1; ico[4] = 1;
+        ico[6] = (byte)image.Width; ico[7] = (byte)image.Height;
+        BinaryPrimitives.WriteInt16LittleEndian(ico.AsSpan(10), 1);
+        BinaryPrimitives.WriteInt16LittleEndian(ico.AsSpan(12), 32);
+        BinaryPrimitives.WriteInt32LittleEndian(ico.AsSpan(14), png.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(ico.AsSpan(18), 22);
+        png.CopyTo(ico, 22);
+        return ico;
+    }
+
+    /// <summary>8x8 WBMP (type 0, 1 bit per pixel): another format Skia reads but we refuse.</summary>
+    public static byte[] Wbmp() => [0, 0, 8, 8, 0xFF, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0xFF];
+
+    public static byte[] TiffHeader() => [(byte)'I', (byte)'I', 42, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+    public static byte[] HeifHeader() => [0, 0, 0, 0x18, .. "ftypheic"u8, 0, 0, 0, 0, .. "mif1heic"u8];
+
+    /// <summary>A PNG whose IHDR claims width x height, with a tiny IDAT: a decompression bomb header.</summary>
+    public static byte[] PngClaiming(int width, int height)
+    {
+        var o = new List<byte>([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
+        var ihdr = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
+        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), height);
+        ihdr[8] = 8; ihdr[9] = 2; // 8-bit RGB
+        AddChunk(o, "IHDR", ihdr);
+        AddChunk(o, "IDAT", [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+        AddChunk(o, "IEND", []);
+        return o.ToArray();
+    }
+
+    private static void AddChunk(List<byte> o, string type, byte[] data)
+    {
+        var len = new byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(len, data.Length);
+        o.AddRange(len);
+        var typed = Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
+        o.AddRange(typed);
+        var crc = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(crc, Crc32(typed));
+        o.AddRange(crc);
+    }
+
+    private static uint Crc32(byte[] bytes)
+    {
+        uint c = 0xFFFFFFFF;
+        foreach (var b in bytes)
+        {
+            c ^= b;
+            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
+        }
+        return ~c;
+    }
+
+    /// <summary>Rewrites the frame size in a baseline JPEG's SOF0 segment.</summary>
+    public static byte[] JpegClaiming(byte[] jpeg, int width, int height)
+    {
+        var copy = (byte[])jpeg.Clone();
+        for (int i = 2; i + 9 < copy.Length; i++)
+            if (copy[i] == 0xFF && copy[i + 1] == 0xC0)
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(copy.AsSpan(i + 5), (ushort)height);
+                BinaryPrimitives.WriteUInt16BigEndian(copy.AsSpan(i + 7), (ushort)width);
+                return copy;
+            }
+        throw new InvalidOperationException("no SOF0 marker");
+    }
+
+    /// <summary>Inserts an EXIF APP1 segment with the given orientation right after the JPEG's SOI.</summary>
+    public static byte[] WithExifOrientation(byte[] jpeg, ushort orientation)
+    {
+        byte[] tiff = [(byte)'M', (byte)'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1,
+            (byte)(orientation >> 8), (byte)orientation, 0, 0, 0, 0, 0, 0];
+        byte[] payload = [.. "Exif\0\0"u8, .. tiff];
+        int segLen = payload.Length + 2;
+        return [0xFF, 0xD8, 0xFF, 0xE1, (byte)(segLen >> 8), (byte)segLen, .. payload, .. jpeg.AsSpan(2)];
+    }
+
+    /// <summary>Reads at most what it hands out, forever: a never-ending, non-seekable upload.</summary>
+    public sealed class EndlessStream : Stream
+    {
+        public long BytesRead { get; private set; }
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            Array.Fill(buffer, (byte)0x42, offset, count);
+            BytesRead += count;
+            return count;
+        }
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    /// <summary>Hides seeking so the decoder must count bytes as it reads.</summary>
+    public sealed class NonSeekable(Stream inner) : Stream
+    {
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, Math.Min(count, 1000));
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
