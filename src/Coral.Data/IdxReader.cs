@@ -10,8 +10,15 @@ namespace Coral.Data;
 public static class IdxReader
 {
     private const byte UnsignedByteType = 0x08;
-    // 60k images of 28x28 are 47 MB; refuse anything absurdly larger before allocating.
-    private const long MaxElements = 1L << 31;
+    // 60k images of 28x28 are 47 MB; refuse anything that cannot be one byte array.
+    private static readonly long MaxElements = Array.MaxLength;
+    // A header can claim gigabytes: grow the buffer as data actually arrives instead of trusting it.
+    private const int InitialChunk = 16 << 20;
+
+    private static readonly Dictionary<byte, string> OtherTypes = new()
+    {
+        [0x09] = "signed byte", [0x0B] = "int16", [0x0C] = "int32", [0x0D] = "float32", [0x0E] = "float64",
+    };
 
     /// <summary>Reads an unsigned-byte IDX tensor; returns its shape and data.</summary>
     public static (int[] Shape, byte[] Data) ReadBytes(string path)
@@ -31,7 +38,9 @@ public static class IdxReader
         if (magic[0] != 0 || magic[1] != 0)
             throw new DatasetFormatException(sourceName, $"bad IDX magic 0x{magic[0]:X2}{magic[1]:X2}{magic[2]:X2}{magic[3]:X2} (expected 0x0000TTDD)");
         if (magic[2] != UnsignedByteType)
-            throw new DatasetFormatException(sourceName, $"IDX element type 0x{magic[2]:X2} is not unsigned byte (0x08)");
+            throw new DatasetFormatException(sourceName, OtherTypes.TryGetValue(magic[2], out var type)
+                ? $"IDX element type 0x{magic[2]:X2} ({type}) is not supported; expected unsigned byte (0x08)"
+                : $"unknown IDX element type 0x{magic[2]:X2}; expected unsigned byte (0x08)");
         int ndim = magic[3];
         if (ndim < 1 || ndim > 4)
             throw new DatasetFormatException(sourceName, $"IDX rank {ndim} is not between 1 and 4");
@@ -46,20 +55,30 @@ public static class IdxReader
             total *= shape[i];
             if (total > MaxElements) throw new DatasetFormatException(sourceName, $"shape [{string.Join(",", shape[..(i + 1)])}] is too large");
         }
-        var data = new byte[total];
-        ReadExactly(stream, data, sourceName, $"{total} data bytes for shape [{string.Join(",", shape)}]");
+        string what = $"{total} data bytes for shape [{string.Join(",", shape)}]";
+        if (stream.CanSeek && stream.Length - stream.Position < total)
+            throw new DatasetFormatException(sourceName, $"truncated: {stream.Length - stream.Position} bytes left but the header needs {what}");
+        var data = new byte[Math.Min(total, InitialChunk)];
+        int filled = 0;
+        while (true)
+        {
+            ReadExactly(stream, data.AsSpan(filled), sourceName, what, filled);
+            filled = data.Length;
+            if (filled == total) break;
+            Array.Resize(ref data, (int)Math.Min(total, 2L * filled));
+        }
         if (stream.ReadByte() != -1)
             throw new DatasetFormatException(sourceName, $"trailing bytes after the {total} data bytes for shape [{string.Join(",", shape)}]");
         return (shape, data);
     }
 
-    private static void ReadExactly(Stream s, Span<byte> buffer, string source, string what)
+    private static void ReadExactly(Stream s, Span<byte> buffer, string source, string what, long alreadyRead = 0)
     {
         int read = 0;
         while (read < buffer.Length)
         {
             int n = s.Read(buffer[read..]);
-            if (n == 0) throw new DatasetFormatException(source, $"truncated: ended after {read} of {buffer.Length} bytes while reading {what}");
+            if (n == 0) throw new DatasetFormatException(source, $"truncated: ended after {alreadyRead + read} bytes while reading {what}");
             read += n;
         }
     }

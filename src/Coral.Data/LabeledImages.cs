@@ -10,14 +10,17 @@ public sealed class LabeledImages
     {
         ArgumentNullException.ThrowIfNull(pixels);
         ArgumentNullException.ThrowIfNull(labels);
-        int per = channels * height * width;
-        if (per <= 0) throw new ArgumentException($"Invalid image shape {channels}x{height}x{width}.");
+        ArgumentNullException.ThrowIfNull(classNames);
+        if (channels <= 0 || height <= 0 || width <= 0 || (long)channels * height * width > Array.MaxLength)
+            throw new ArgumentException($"Invalid image shape {channels}x{height}x{width}.");
+        long per = (long)channels * height * width;
         if (pixels.Length != labels.Length * per)
             throw new ArgumentException($"Pixel buffer holds {pixels.Length} bytes; {labels.Length} images of {channels}x{height}x{width} need {labels.Length * per}.");
         foreach (var y in labels)
             if (y < 0 || y >= classNames.Count)
                 throw new ArgumentException($"Label {y} is outside the {classNames.Count} classes.");
-        Pixels = pixels; Labels = labels; Channels = channels; Height = height; Width = width; ClassNames = classNames;
+        Pixels = pixels; Labels = labels; Channels = channels; Height = height; Width = width;
+        ClassNames = classNames.ToArray(); // a snapshot: callers cannot rename classes under us
     }
 
     public byte[] Pixels { get; }

@@ -6,10 +6,11 @@ namespace Coral.Data;
 /// </summary>
 public static class LongTailSplit
 {
-    /// <summary>Target count for each class.</summary>
+    /// <summary>Target count for each class (at least 1, even when the formula floors to 0).</summary>
     public static int[] ClassCounts(int nMax, double imbalance, int numClasses)
     {
-        if (imbalance <= 0 || imbalance > 1)
+        if (nMax < 1) throw new ArgumentOutOfRangeException(nameof(nMax), nMax, "n_max must be at least 1");
+        if (!(imbalance > 0 && imbalance <= 1))
             throw new ArgumentOutOfRangeException(nameof(imbalance), imbalance, "imbalance ρ must be in (0, 1]");
         if (numClasses < 1) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "need at least one class");
         var counts = new int[numClasses];
@@ -23,19 +24,22 @@ public static class LongTailSplit
 
     /// <summary>
     /// Picks the first n_k images of each class after a seeded shuffle. The same seed gives the same
-    /// indices, on any machine (System.Random with a seed is stable across runs).
+    /// indices on any machine and .NET version: the shuffle is our own (SplitMix64 + Fisher–Yates),
+    /// because System.Random's seeded sequence is not a documented contract.
     /// </summary>
     public static LabeledImages Apply(LabeledImages full, double imbalance, int seed, int? nMax = null)
     {
+        ArgumentNullException.ThrowIfNull(full);
         var available = full.CountsPerClass();
         int max = nMax ?? available.Max();
+        if (max < 1) throw new ArgumentOutOfRangeException(nameof(nMax), max, "n_max must be at least 1");
         var wanted = ClassCounts(max, imbalance, full.NumClasses);
         for (int k = 0; k < wanted.Length; k++)
             if (wanted[k] > available[k])
                 throw new ArgumentException($"class {k} ({full.ClassNames[k]}) needs {wanted[k]} images but the set has only {available[k]}");
 
         var order = Enumerable.Range(0, full.Count).ToArray();
-        new Random(seed).Shuffle(order);
+        Shuffle(order, seed);
         var taken = new int[full.NumClasses];
         var keep = new List<int>(wanted.Sum());
         foreach (var i in order)
@@ -47,12 +51,33 @@ public static class LongTailSplit
         return full.Subset(keep);
     }
 
+    private static void Shuffle(int[] items, int seed)
+    {
+        ulong state = (ulong)(uint)seed;
+        for (int i = items.Length - 1; i > 0; i--)
+        {
+            // Multiply-high maps 64 random bits onto [0, i] without a slow modulo.
+            int j = (int)Math.BigMul(SplitMix64(ref state), (ulong)(i + 1), out _);
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+    }
+
+    private static ulong SplitMix64(ref ulong state)
+    {
+        ulong z = state += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
     /// <summary>
     /// Head / middle / tail group of each class, by training count rank: the top third is head,
-    /// the bottom third tail (for 10 classes: 3 head, 4 middle, 3 tail).
+    /// the bottom third tail (for 10 classes: 3 head, 4 middle, 3 tail). Ties go to the lower class index
+    /// first; with fewer than 3 classes every class is Middle.
     /// </summary>
     public static ClassGroup[] Groups(IReadOnlyList<int> countsPerClass)
     {
+        ArgumentNullException.ThrowIfNull(countsPerClass);
         int k = countsPerClass.Count;
         var ranked = Enumerable.Range(0, k).OrderByDescending(c => countsPerClass[c]).ThenBy(c => c).ToArray();
         int third = k / 3;

@@ -46,23 +46,26 @@ public static partial class ImageCodec
         return new ImageInfo(format, w, h);
     }
 
-    /// <summary>Writes an 8-bit PNG (grayscale for 1 channel, RGB for 3); values are clamped to [0, 1] and rounded.</summary>
+    /// <summary>Writes an 8-bit PNG (grayscale for 1 channel, RGB for 3), quantised by <see cref="Quantize"/>.</summary>
     public static void EncodePng(ImageTensor image, Stream destination)
     {
         CheckTensor(image);
         ArgumentNullException.ThrowIfNull(destination);
-        int plane = image.Width * image.Height;
+        var planar = new byte[image.Length];
+        Quantize(image, planar);
         bool gray = image.Channels == 1;
         var info = new SKImageInfo(image.Width, image.Height, gray ? SKColorType.Gray8 : SKColorType.Rgba8888, SKAlphaType.Opaque);
-        var px = new byte[info.BytesSize64];
-        var d = image.Data;
-        for (int i = 0; i < plane; i++)
+        var px = gray ? planar : new byte[info.BytesSize64];
+        if (!gray)
         {
-            if (gray) { px[i] = ToByte(d[i]); continue; }
-            px[4 * i] = ToByte(d[i]);
-            px[4 * i + 1] = ToByte(d[plane + i]);
-            px[4 * i + 2] = ToByte(d[2 * plane + i]);
-            px[4 * i + 3] = 255;
+            int plane = image.Width * image.Height;
+            for (int i = 0; i < plane; i++)
+            {
+                px[4 * i] = planar[i];
+                px[4 * i + 1] = planar[plane + i];
+                px[4 * i + 2] = planar[2 * plane + i];
+                px[4 * i + 3] = 255;
+            }
         }
         using var bitmap = new SKBitmap(info);
         System.Runtime.InteropServices.Marshal.Copy(px, 0, bitmap.GetPixels(), px.Length);
@@ -70,6 +73,20 @@ public static partial class ImageCodec
         using var png = pixmap.Encode(SKPngEncoderOptions.Default)
             ?? throw new InvalidOperationException($"Skia could not encode a {image.Width}x{image.Height} PNG");
         destination.Write(png.AsSpan());
+    }
+
+    /// <summary>8-bit values, channel-first like the tensor: round(clamp(v, 0, 1) · 255). NaN is an error.</summary>
+    public static void Quantize(ImageTensor image, Span<byte> destination)
+    {
+        CheckTensor(image);
+        if (destination.Length != image.Length)
+            throw new ArgumentException($"destination holds {destination.Length} bytes; the image has {image.Length} values", nameof(destination));
+        var d = image.Data;
+        for (int i = 0; i < d.Length; i++)
+        {
+            if (float.IsNaN(d[i])) throw new ArgumentException("image holds NaN values; refusing to quantise them", nameof(image));
+            destination[i] = (byte)MathF.Round(Math.Clamp(d[i], 0f, 1f) * 255f);
+        }
     }
 
     public static byte[] EncodePng(ImageTensor image)
@@ -199,11 +216,5 @@ public static partial class ImageCodec
                 data[2 * plane + i] = b;
             }
         return new ImageTensor(data, channels, oh, ow);
-    }
-
-    private static byte ToByte(float v)
-    {
-        if (float.IsNaN(v)) throw new ArgumentException("image holds NaN values; refusing to encode them");
-        return (byte)MathF.Round(Math.Clamp(v, 0f, 1f) * 255f);
     }
 }

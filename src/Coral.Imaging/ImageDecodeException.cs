@@ -12,6 +12,9 @@ public abstract class ImageDecodeException(string sourceName, string problem, Ex
 {
     /// <summary>The file, blob or other name the caller gave for the input.</summary>
     public string SourceName { get; } = sourceName;
+
+    /// <summary>What is wrong, without the source name.</summary>
+    public string Problem { get; } = problem;
 }
 
 /// <summary>The input has zero bytes.</summary>
