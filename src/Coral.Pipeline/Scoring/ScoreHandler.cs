@@ -83,7 +83,7 @@ public sealed class ScoreHandler(PipelineStorage storage, IImageScorer scorer, S
             try
             {
                 var score = scorer.Score(bytes, blob.Name, ct);
-                bool flagged = score.Signal >= Threshold;
+                bool flagged = score.Signal > Threshold; // strictly above, as Coral.Ml flags
                 record = new ScoreRecord
                 {
                     JobId = jobId,
