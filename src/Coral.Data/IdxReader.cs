@@ -4,7 +4,7 @@ using System.IO.Compression;
 namespace Coral.Data;
 
 /// <summary>
-/// Reads the IDX format used by MNIST and Fashion-MNIST (optionally gzip-compressed).
+/// Reads the IDX format used by MNIST and Fashion-MNIST (plain or gzip-compressed).
 /// Format: 0x00 0x00 type ndim, then ndim big-endian int32 sizes, then the data.
 /// </summary>
 public static class IdxReader
@@ -20,13 +20,15 @@ public static class IdxReader
         [0x09] = "signed byte", [0x0B] = "int16", [0x0C] = "int32", [0x0D] = "float32", [0x0E] = "float64",
     };
 
-    /// <summary>Reads an unsigned-byte IDX tensor; returns its shape and data.</summary>
+    /// <summary>Reads an unsigned-byte IDX tensor; returns its shape and data. Gzip is detected by its
+    /// magic bytes (1F 8B), not by the file name.</summary>
     public static (int[] Shape, byte[] Data) ReadBytes(string path)
     {
         if (!File.Exists(path)) throw new DatasetFormatException(path, "file not found");
         using var file = File.OpenRead(path);
-        using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
-            ? new GZipStream(file, CompressionMode.Decompress) : file;
+        bool gzip = file.ReadByte() == 0x1F && file.ReadByte() == 0x8B;
+        file.Position = 0;
+        using Stream stream = gzip ? new GZipStream(file, CompressionMode.Decompress) : file;
         try { return ReadBytes(stream, path); }
         catch (InvalidDataException e) { throw new DatasetFormatException(path, "not a valid gzip stream", e); }
     }
