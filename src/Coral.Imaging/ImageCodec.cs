@@ -12,6 +12,9 @@ public static partial class ImageCodec
     // k/255 exactly as float, so 8-bit PNG round trips are bit-exact.
     private static readonly float[] ByteToUnit = Enumerable.Range(0, 256).Select(k => k / 255f).ToArray();
 
+    private const int MaxJpegScans = 500;
+
+    /// <summary>Reads the stream to its end (never more than <see cref="ImageDecodeOptions.MaxBytes"/> + 1 bytes), then decodes.</summary>
     public static ImageTensor Decode(Stream stream, ImageDecodeOptions options, string sourceName)
         => Decode(ReadBounded(stream, Checked(options), sourceName), options, sourceName);
 
@@ -115,6 +118,10 @@ public static partial class ImageCodec
         // GIFs without a trailer are common enough to accept when the frame data is whole.
         if (sniffed is { } s && s != ImageFormat.Gif && ImageSniffer.EndsEarly(s, bytes))
             throw new TruncatedImageException(sourceName, Name(s), bytes.Length);
+        // Each progressive scan re-walks the whole image: thousands of tiny scans make a small file that decodes
+        // for minutes. Real progressive JPEGs have about 10; libjpeg-turbo's own optional limit is 500.
+        if (sniffed == ImageFormat.Jpeg && ImageSniffer.JpegScanCount(bytes) is var scans and > MaxJpegScans)
+            throw new CorruptImageException(sourceName, "JPEG", $"{scans} scans, above the limit of {MaxJpegScans} (a decode-time bomb)");
         SKCodec? codec;
         SKCodecResult result;
         using (var data = SKData.CreateCopy(bytes))

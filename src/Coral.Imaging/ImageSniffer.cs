@@ -14,8 +14,26 @@ internal static class ImageSniffer
         if (b.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF])) return ImageFormat.Jpeg;
         if (b.StartsWith("GIF87a"u8) || b.StartsWith("GIF89a"u8)) return ImageFormat.Gif;
         if (b.Length >= 12 && b.StartsWith("RIFF"u8) && b[8..12].SequenceEqual("WEBP"u8)) return ImageFormat.Webp;
-        if (b.StartsWith("BM"u8)) return ImageFormat.Bmp;
+        // "BM" alone is common in text; also require a known DIB header size when the bytes reach it.
+        if (b.StartsWith("BM"u8) && (b.Length < 18 || BmpHeaderSizes.Contains(BinaryPrimitives.ReadUInt32LittleEndian(b[14..18]))))
+            return ImageFormat.Bmp;
         return null;
+    }
+
+    private static readonly uint[] BmpHeaderSizes = [12, 16, 40, 52, 56, 64, 108, 124];
+
+    /// <summary>Start-of-scan markers in a JPEG. Entropy-coded data stuffs every FF as FF 00, so FF DA
+    /// only appears as a marker (or in an embedded thumbnail, which only over-counts).</summary>
+    public static int JpegScanCount(ReadOnlySpan<byte> b)
+    {
+        int count = 0;
+        for (int i = b.IndexOf((ReadOnlySpan<byte>)[0xFF, 0xDA]); i >= 0; )
+        {
+            count++;
+            int next = b[(i + 2)..].IndexOf((ReadOnlySpan<byte>)[0xFF, 0xDA]);
+            i = next < 0 ? -1 : i + 2 + next;
+        }
+        return count;
     }
 
     /// <summary>A well-known image format this project does not decode, or null.</summary>

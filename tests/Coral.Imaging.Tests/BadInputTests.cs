@@ -72,6 +72,7 @@ public class BadInputTests
     {
         Refused<NotAnImageException>("{\"not\": \"an image\", \"but\": \"some JSON text\"}"u8.ToArray(), "data.json");
         Refused<NotAnImageException>("x"u8.ToArray(), "one-byte");
+        Refused<NotAnImageException>("BMW is a car brand; this text only starts like a bitmap."u8.ToArray(), "notes.txt");
     }
 
     [Fact]
@@ -136,6 +137,15 @@ public class BadInputTests
         foreach (var format in new[] { "png", "jpeg", "bmp", "gif", "webp" })
             Refused<ImageDimensionsTooLargeException>(Sample(format), $"16x16.{format}", small);
         ImageCodec.Decode(Sample("png"), new ImageDecodeOptions { MaxPixels = 256 }, "ok.png").Width.Should().Be(16);
+    }
+
+    [Fact]
+    public void Jpeg_with_thousands_of_scans_is_refused_before_decoding()
+    {
+        var jpeg = Sample("jpeg");
+        var scans = Enumerable.Repeat<byte[]>([0xFF, 0xDA, 0x00, 0x02], 600).SelectMany(b => b);
+        byte[] bomb = [.. jpeg.AsSpan(0, jpeg.Length - 2), .. scans, 0xFF, 0xD9];
+        Refused<CorruptImageException>(bomb, "scans.jpg").Message.Should().Contain("scans, above the limit of 500");
     }
 
     [Fact]

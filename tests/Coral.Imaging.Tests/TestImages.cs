@@ -221,16 +221,9 @@ internal static class TestImages
         return [0xFF, 0xD8, 0xFF, 0xE1, (byte)(segLen >> 8), (byte)segLen, .. payload, .. jpeg.AsSpan(2)];
     }
 
-    /// <summary>Reads at most what it hands out, forever: a never-ending, non-seekable upload.</summary>
-    public sealed class EndlessStream : Stream
+    /// <summary>Read-only, non-seekable: the decoder must count bytes as it reads, like a network upload.</summary>
+    public abstract class ForwardOnlyStream : Stream
     {
-        public long BytesRead { get; private set; }
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            Array.Fill(buffer, (byte)0x42, offset, count);
-            BytesRead += count;
-            return count;
-        }
         public override bool CanRead => true;
         public override bool CanSeek => false;
         public override bool CanWrite => false;
@@ -242,18 +235,21 @@ internal static class TestImages
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
-    /// <summary>Hides seeking so the decoder must count bytes as it reads.</summary>
-    public sealed class NonSeekable(Stream inner) : Stream
+    /// <summary>Never ends; counts what was handed out.</summary>
+    public sealed class EndlessStream : ForwardOnlyStream
+    {
+        public long BytesRead { get; private set; }
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            Array.Fill(buffer, (byte)0x42, offset, count);
+            BytesRead += count;
+            return count;
+        }
+    }
+
+    /// <summary>Hides seeking and hands out at most 1000 bytes per read.</summary>
+    public sealed class NonSeekable(Stream inner) : ForwardOnlyStream
     {
         public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, Math.Min(count, 1000));
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
