@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Coral.Pipeline.Generation;
 
-public enum GenerateOutcome { Generated, AlreadyDone }
+public enum GenerateOutcome { Generated, AlreadyDone, Poisoned }
 
 /// <summary>
 /// Runs one `longtail-jobs` message: LTG batch → synthetic/{jobId}/{n}.png, manifests/{jobId}.html and
@@ -35,6 +35,28 @@ public sealed class GenerateHandler(PipelineStorage storage, ILongtailBatchGener
         if (!JobIds.IsValid(job.JobId)) throw new PermanentJobException(job.JobId, $"message {messageId} has an invalid jobId");
         if (job.ImageCount is < 1 or > 256) throw new PermanentJobException(job.JobId, $"imageCount {job.ImageCount} is outside 1..256");
         return job;
+    }
+
+    /// <summary>
+    /// Entry point for a queue message (Functions and `coral serve` alike). A permanent failure goes straight
+    /// to the poison queue with its reason instead of burning the remaining tries; anything else throws so
+    /// the host retries (and poisons after maxDequeueCount).
+    /// </summary>
+    public async Task<GenerateOutcome> HandleMessageAsync(string messageText, string messageId, long dequeueCount, CancellationToken ct)
+    {
+        try
+        {
+            var job = ParseMessage(messageText, messageId);
+            return await HandleAsync(job, ct);
+        }
+        catch (PermanentJobException e)
+        {
+            var envelope = new Hosting.PoisonEnvelope(messageText, messageId, dequeueCount, "permanent failure: " + e.Message,
+                storage.Jobs.Name, DateTimeOffset.UtcNow);
+            await storage.JobsPoison.SendMessageAsync(PipelineJson.Serialize(envelope).ToString(), ct);
+            logger.LogError("Message {MessageId} ({JobId}) moved to {Poison}: {Reason}", messageId, e.JobId, storage.JobsPoison.Name, e.Message);
+            return GenerateOutcome.Poisoned;
+        }
     }
 
     public async Task<GenerateOutcome> HandleAsync(LongtailJob job, CancellationToken ct)

@@ -68,9 +68,7 @@ public sealed class LocalHost(PipelineStorage storage, ScoreHandler scorer, Gene
 
     private async Task HandleJobAsync(Azure.Storage.Queues.Models.QueueMessage message, CancellationToken ct)
     {
-        var job = GenerateHandler.ParseMessage(message.MessageText, message.MessageId);
-        using var scope = _log.BeginScope(new Dictionary<string, object> { ["JobId"] = job.JobId });
-        await generator.HandleAsync(job, ct);
+        await generator.HandleMessageAsync(message.MessageText, message.MessageId, message.DequeueCount, ct);
     }
 }
 

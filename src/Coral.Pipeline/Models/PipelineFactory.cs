@@ -1,0 +1,56 @@
+using System.Globalization;
+using Coral.Pipeline.Generation;
+using Coral.Pipeline.Names;
+using Coral.Pipeline.Scoring;
+
+namespace Coral.Pipeline.Models;
+
+/// <summary>
+/// One composition of the real pipeline from settings, shared by the Functions apps and `coral serve`
+/// (settings come from app settings / environment / command-line options through <c>setting</c>).
+/// </summary>
+public static class PipelineFactory
+{
+    public static ScoringOptions ScoringOptions(Func<string, string?> setting) => new()
+    {
+        Threshold = ParseDouble(setting, Settings.ScoreThreshold),
+        ImagesPerJob = (int?)ParseDouble(setting, Settings.ImagesPerJob) ?? Defaults.ImagesPerJob,
+    };
+
+    public static IImageScorer LoadScorer(Func<string, string?> setting) =>
+        ClassifierImageScorer.Load(ResolveModelPath(setting(Settings.ClassifierPath) ?? Defaults.ClassifierPath), Defaults.MaxInputBytes);
+
+    /// <summary>
+    /// The real Longtail Guidance generator. It is built by the LTG work on top of the diffusion model;
+    /// until it lands this refuses with a clear message instead of producing anything fake.
+    /// </summary>
+    public static ILongtailBatchGenerator LoadGenerator(Func<string, string?> setting, IImageScorer scorer)
+    {
+        _ = scorer;
+        string path = ResolveModelPath(setting(Settings.DiffusionPath) ?? Defaults.DiffusionPath);
+        throw new ModelUnavailableException(
+            $"the Longtail Guidance batch generator is not available yet (diffusion model path {path}): " +
+            "Coral.Diffusion has no LTG sampler to wire into ILongtailBatchGenerator");
+    }
+
+    /// <summary>Relative model paths resolve against the working directory, then the app folder and its parents (repo checkout).</summary>
+    public static string ResolveModelPath(string path)
+    {
+        if (Path.IsPathRooted(path) || File.Exists(path) || Directory.Exists(path)) return Path.GetFullPath(path);
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, path);
+            if (File.Exists(candidate) || Directory.Exists(candidate)) return candidate;
+        }
+        return Path.GetFullPath(path);
+    }
+
+    private static double? ParseDouble(Func<string, string?> setting, string name)
+    {
+        var v = setting(name);
+        if (string.IsNullOrWhiteSpace(v)) return null;
+        return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d)
+            ? d
+            : throw new ArgumentException($"setting {name}='{v}' is not a number");
+    }
+}
