@@ -18,6 +18,8 @@ public static partial class ImageCodec
     public static ImageTensor Decode(Stream stream, ImageDecodeOptions options, string sourceName)
         => Decode(ReadBounded(stream, Checked(options), sourceName), options, sourceName);
 
+    /// <summary>Decodes the first frame to options.Channels at options.Width × options.Height (null: source
+    /// size), after the EXIF orientation. Bad input throws an <see cref="ImageDecodeException"/>.</summary>
     public static ImageTensor Decode(byte[] bytes, ImageDecodeOptions options, string sourceName)
     {
         using var codec = Open(bytes, Checked(options), sourceName, out var format);
@@ -78,6 +80,13 @@ public static partial class ImageCodec
         destination.Write(png.AsSpan());
     }
 
+    public static byte[] EncodePng(ImageTensor image)
+    {
+        using var buffer = new MemoryStream();
+        EncodePng(image, buffer);
+        return buffer.ToArray();
+    }
+
     /// <summary>8-bit values, channel-first like the tensor: round(clamp(v, 0, 1) · 255). NaN is an error.</summary>
     public static void Quantize(ImageTensor image, Span<byte> destination)
     {
@@ -90,13 +99,6 @@ public static partial class ImageCodec
             if (float.IsNaN(d[i])) throw new ArgumentException("image holds NaN values; refusing to quantise them", nameof(image));
             destination[i] = (byte)MathF.Round(Math.Clamp(d[i], 0f, 1f) * 255f);
         }
-    }
-
-    public static byte[] EncodePng(ImageTensor image)
-    {
-        using var buffer = new MemoryStream();
-        EncodePng(image, buffer);
-        return buffer.ToArray();
     }
 
     private static ImageDecodeOptions Checked(ImageDecodeOptions options)
