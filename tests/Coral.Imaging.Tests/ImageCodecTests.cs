@@ -88,6 +88,25 @@ public class ImageCodecTests
     }
 
     [Fact]
+    public void Large_jpeg_bound_for_a_small_output_is_decoded_at_a_reduced_scale()
+    {
+        var jpeg = TestImages.Jpeg(TestImages.Gradient(768, 1024));
+        var small = new ImageDecodeOptions { Width = 32, Height = 24 };
+        ImageCodec.Decode(jpeg, small, "warmup.jpg");
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var y = ImageCodec.Decode(jpeg, small, "photo.jpg");
+        long scaledBytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        before = GC.GetAllocatedBytesForCurrentThread();
+        var full = ImageCodec.Decode(jpeg, Rgb, "photo.jpg");
+        long fullBytes = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        scaledBytes.Should().BeLessThan(fullBytes / 10, "the 1024x768 pixels are never all decoded");
+        var reference = ImageCodec.Resize(full, 32, 24, ResizeFilter.Bilinear);
+        y.Data.Zip(reference.Data, (a, b) => MathF.Abs(a - b)).Max().Should().BeLessThan(0.03f);
+    }
+
+    [Fact]
     public void Exif_orientation_is_applied_to_jpeg()
     {
         // 16 wide x 32 tall: top half white, bottom half black. Orientation 6 = rotate 90° clockwise.
