@@ -1,0 +1,80 @@
+using Coral.Ml.Signals;
+
+namespace Coral.Diffusion.Guidance;
+
+/// <summary>Where ∇_{x_t} f_lt comes from.</summary>
+public enum GradientPath
+{
+    /// <summary>
+    /// Treat ε̂ as constant: ∇_{x_t} = ∇_{x̂0} f / √ᾱ_t. Costs one classifier forward+backward per guided step,
+    /// no extra denoiser pass.
+    /// </summary>
+    ThroughX0,
+    /// <summary>
+    /// Backpropagate through the denoiser too (x̂0 depends on ε̂(x_t)): an extra U-Net forward with graph and
+    /// a U-Net backward per guided step. The exact gradient of Algorithm 1.
+    /// </summary>
+    ThroughDenoiser,
+}
+
+/// <summary>How the raw gradient is scaled before it biases ε̂.</summary>
+public enum GradientNormalization
+{
+    /// <summary>Use ∇ as is (w then carries the signal's units: nats per pixel).</summary>
+    None,
+    /// <summary>
+    /// Rescale each image's gradient to unit RMS, so w is a fraction of the noise scale and one w works for
+    /// every signal (their raw gradients differ by orders of magnitude). The feedback-guided analogue rescales
+    /// to the latent's norm in the same spirit.
+    /// </summary>
+    UnitRms,
+}
+
+/// <summary>Longtail Guidance settings for one batch. <see cref="Validate"/> names the bad option.</summary>
+public sealed record LtgOptions
+{
+    public const double MaxWeight = 1000;
+    public const int MaxSteps = 1000;
+    public const int MaxCount = 1024;
+
+    /// <summary>w: strength of the longtail bias. 0 = the unguided sampler.</summary>
+    public double Weight { get; init; } = 0.3;
+    public SignalKind Signal { get; init; } = SignalKind.EpistemicHead;
+    /// <summary>Guide every k-th sampling step (step index 0, k, 2k, ... counted from the first step run).</summary>
+    public int GuideEvery { get; init; } = 1;
+    public GradientPath Gradient { get; init; } = GradientPath.ThroughX0;
+    public GradientNormalization Normalization { get; init; } = GradientNormalization.UnitRms;
+    /// <summary>SDEdit strength s ∈ (0, 1] when starting from a source image: noise to t = s·T, then denoise. Ignored from noise.</summary>
+    public double Strength { get; init; } = 0.6;
+    /// <summary>DDIM steps over the full schedule (an SDEdit start runs the part of them below s·T).</summary>
+    public int Steps { get; init; } = 25;
+    /// <summary>DDIM η (0 = deterministic DDIM, 1 = DDPM-like).</summary>
+    public double Eta { get; init; }
+    /// <summary>Classifier-free guidance ω in ε_u + (1+ω)(ε_c − ε_u); 0 = conditional model only.</summary>
+    public double CfgScale { get; init; } = 1.0;
+    /// <summary>Images below this ensemble-mean probability of the target class are marked inconsistent (kept).</summary>
+    public double ConsistencyThreshold { get; init; } = 0.5;
+    /// <summary>Images sampled together (memory/speed only: per-image seeds make results batch-independent).</summary>
+    public int BatchSize { get; init; } = 16;
+
+    public void Validate()
+    {
+        if (!double.IsFinite(Weight) || Weight < 0 || Weight > MaxWeight)
+            throw new DiffusionInputException("weight", $"{Weight} is out of range [0, {MaxWeight}]");
+        if (!Enum.IsDefined(Signal)) throw new DiffusionInputException("signal", $"unknown signal {Signal}");
+        if (GuideEvery < 1) throw new DiffusionInputException("guide-every", $"must be ≥ 1, got {GuideEvery}");
+        if (!Enum.IsDefined(Gradient)) throw new DiffusionInputException("gradient", $"unknown gradient path {Gradient}");
+        if (!Enum.IsDefined(Normalization)) throw new DiffusionInputException("normalization", $"unknown normalisation {Normalization}");
+        if (!double.IsFinite(Strength) || Strength <= 0 || Strength > 1)
+            throw new DiffusionInputException("strength", $"{Strength} is out of range (0, 1]");
+        if (Steps < 1 || Steps > MaxSteps) throw new DiffusionInputException("steps", $"{Steps} is out of range [1, {MaxSteps}]");
+        if (!double.IsFinite(Eta) || Eta < 0 || Eta > 1) throw new DiffusionInputException("eta", $"{Eta} is out of range [0, 1]");
+        if (!double.IsFinite(CfgScale) || CfgScale < 0 || CfgScale > 50) throw new DiffusionInputException("cfg", $"{CfgScale} is out of range [0, 50]");
+        if (!double.IsFinite(ConsistencyThreshold) || ConsistencyThreshold < 0 || ConsistencyThreshold > 1)
+            throw new DiffusionInputException("consistency-threshold", $"{ConsistencyThreshold} is out of range [0, 1]");
+        if (BatchSize < 1 || BatchSize > MaxCount) throw new DiffusionInputException("batch", $"{BatchSize} is out of range [1, {MaxCount}]");
+    }
+
+    /// <summary>Whether the step with this index (0 = first step run) is guided.</summary>
+    public bool IsGuidedStep(int stepIndex) => Weight > 0 && stepIndex % GuideEvery == 0;
+}
