@@ -41,7 +41,7 @@ param scorerMaxReplicas int = 10
 param generatorMaxReplicas int = 4
 
 @description('Name of the scorer\'s blob-trigger function ([Function(...)] in src/Coral.Functions.Scorer).')
-param scorerFunctionName string = 'ScoreIncomingImage'
+param scorerFunctionName string = 'Score'
 
 @description('The scorer Functions host\'s blobs_extension system key. Empty on the first pass (no subscription yet); deploy.sh reads it from the running app and passes it here.')
 @secure()
@@ -55,6 +55,7 @@ param syntheticRetentionDays int = 90
 param deployOpenAi bool = false
 
 var token = toLower(uniqueString(resourceGroup().id, namePrefix))
+var gpuProfileName = 'gpu'
 var compactPrefix = toLower(replace(namePrefix, '-', ''))
 
 module identity 'modules/identity.bicep' = {
@@ -105,6 +106,7 @@ module environment 'modules/environment.bicep' = {
     tags: tags
     environmentName: 'cae-${namePrefix}-${token}'
     workspaceId: monitoring.outputs.workspaceId
+    gpuProfileName: gpuProfileName
     gpuProfileType: gpuProfileType
   }
 }
@@ -178,7 +180,7 @@ module generator 'modules/generator-app.bicep' = {
     tags: tags
     appName: 'ca-${namePrefix}-generator'
     environmentId: environment.outputs.environmentId
-    gpuProfileName: environment.outputs.gpuProfileName
+    gpuProfileName: gpuProfileName
     gpuProfileType: gpuProfileType
     image: generatorImage
     registryServer: registry.outputs.loginServer

@@ -13,8 +13,8 @@ param workspaceId string
 ])
 param gpuProfileType string = 'Consumption-GPU-NC8as-T4'
 
-@description('Name of the GPU workload profile inside the environment.')
-param gpuProfileName string = 'gpu'
+@description('Name of the GPU workload profile inside the environment (the generator app references it).')
+param gpuProfileName string
 
 resource env 'Microsoft.App/managedEnvironments@2025-07-01' = {
   name: environmentName

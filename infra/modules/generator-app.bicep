@@ -160,7 +160,7 @@ resource app 'Microsoft.App/containerApps@2026-03-02-preview' = {
         allowScalingRuleOverride: true
         rules: [
           {
-            name: 'longtail-jobs'
+            name: 'job-queue-length'
             azureQueue: {
               accountName: dataAccountName
               queueName: names.Queues.LongtailJobs

@@ -1,0 +1,54 @@
+using System.Diagnostics;
+using Coral.Infra.Tests.Infra;
+
+namespace Coral.Infra.Tests;
+
+/// <summary>The image builds and the deploy script cannot run here (no Docker daemon, no Azure); these checks keep
+/// them consistent with the projects and the Bicep.</summary>
+public sealed class DeployArtifactsTests
+{
+    private static string Read(params string[] parts) => File.ReadAllText(Path.Combine([BicepCli.RepoRoot, .. parts]));
+
+    [Fact]
+    public void Deploy_script_is_valid_bash_and_runs_the_bicep_deployment()
+    {
+        var psi = new ProcessStartInfo("bash") { RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add("-n");
+        psi.ArgumentList.Add(Path.Combine(BicepCli.RepoRoot, "scripts", "deploy.sh"));
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        p.ExitCode.Should().Be(0, err);
+
+        var script = Read("scripts", "deploy.sh");
+        script.Should().Contain("az deployment group create");
+        script.Should().Contain("infra/main.bicep").And.Contain("infra/main.bicepparam");
+        script.Should().Contain("infra/scorer.Dockerfile").And.Contain("infra/generator.Dockerfile");
+        script.Should().Contain("scorerBlobsExtensionKey", "the last pass wires Event Grid with the host's key");
+        script.Should().Contain("az containerapp function keys");
+        script.Should().NotContainAny("listKeys", "connection-string", "--account-key", "generate-sas");
+    }
+
+    [Theory]
+    [InlineData("scorer.Dockerfile", "Coral.Functions.Scorer", "cpu")]
+    [InlineData("generator.Dockerfile", "Coral.Functions.Generator", "cuda")]
+    public void Images_build_the_app_with_the_real_functions_worker_and_the_right_torch_backend(string dockerfile, string project, string backend)
+    {
+        var text = Read("infra", dockerfile);
+        text.Should().Contain($"src/{project}/{project}.csproj");
+        text.Should().Contain("-p:FunctionsWorker=real");
+        text.Should().Contain($"-p:TorchBackend={backend}");
+        text.Should().Contain(@"grep -aq 'GLIBCXX_3\.4\.32'", "libLibTorchSharp.so needs GCC 13's libstdc++; the image build fails early without it");
+        text.Should().Contain("AzureWebJobsScriptRoot=/home/site/wwwroot");
+    }
+
+    [Fact]
+    public void Generator_image_starts_from_a_cuda_runtime_with_a_new_enough_libstdcxx()
+    {
+        var text = Read("infra", "generator.Dockerfile");
+        text.Should().MatchRegex(@"ARG CUDA_BASE=nvidia/cuda:12\.\d+(\.\d+)?-[a-z-]*runtime-ubuntu24\.04", "Ubuntu 24.04 ships GCC 14's libstdc++ (GLIBCXX_3.4.33)");
+        text.Should().Contain("FROM ${CUDA_BASE}\n", "the final stage is the CUDA runtime");
+        Read("Directory.Packages.props").Should().Contain("TorchSharp-cuda-linux");
+        Read("build", "Torch.props").Should().Contain("'$(TorchBackend)' == 'cuda'");
+    }
+}
