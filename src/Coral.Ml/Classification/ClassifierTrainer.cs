@@ -9,7 +9,7 @@ namespace Coral.Ml.Classification;
 
 public sealed record TrainOptions
 {
-    public int Epochs { get; init; } = 6;
+    public int Epochs { get; init; } = 4;
     public int BatchSize { get; init; } = 128;
     public double LearningRate { get; init; } = 2e-3;
     public int Seed { get; init; }

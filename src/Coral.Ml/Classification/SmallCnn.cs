@@ -7,7 +7,7 @@ namespace Coral.Ml.Classification;
 
 /// <summary>Shape of the small CNN; stored in every checkpoint and compared on load.</summary>
 public sealed record CnnConfig(int Channels, int Height, int Width, int NumClasses,
-    int Conv1 = 32, int Conv2 = 64, int FeatureDim = 128)
+    int Conv1 = 16, int Conv2 = 32, int FeatureDim = 64)
 {
     public static CnnConfig FashionMnist(int numClasses = 10) => new(1, 28, 28, numClasses);
 
@@ -24,13 +24,15 @@ public sealed record CnnConfig(int Channels, int Height, int Width, int NumClass
 }
 
 /// <summary>
-/// conv3x3 → pool → conv3x3 → pool → conv3x3 → adaptive 2×2 pool → fc (penultimate features) → fc (logits).
+/// conv3x3-BN → pool → conv3x3-BN → pool → conv3x3-BN → adaptive 2×2 pool → fc (penultimate features) → fc (logits).
+/// BatchNorm makes a few epochs enough; in eval mode it is a fixed affine map (running statistics).
 /// Works for 28×28 grayscale and 32×32 RGB (any size ≥ 8, thanks to the adaptive pool).
 /// </summary>
 public sealed class SmallCnn : nn.Module<Tensor, Tensor>
 {
     internal const int PoolCells = 4; // 2×2 adaptive pool keeps coarse layout at tiny cost
     private readonly Conv2d conv1, conv2, conv3;
+    private readonly BatchNorm2d bn1, bn2, bn3;
     private readonly Linear fc1, fc2;
 
     public SmallCnn(CnnConfig config) : base(nameof(SmallCnn))
@@ -39,6 +41,9 @@ public sealed class SmallCnn : nn.Module<Tensor, Tensor>
         conv1 = nn.Conv2d(config.Channels, config.Conv1, 3, padding: 1);
         conv2 = nn.Conv2d(config.Conv1, config.Conv2, 3, padding: 1);
         conv3 = nn.Conv2d(config.Conv2, config.Conv2, 3, padding: 1);
+        bn1 = nn.BatchNorm2d(config.Conv1);
+        bn2 = nn.BatchNorm2d(config.Conv2);
+        bn3 = nn.BatchNorm2d(config.Conv2);
         fc1 = nn.Linear(config.Conv2 * PoolCells, config.FeatureDim);
         fc2 = nn.Linear(config.FeatureDim, config.NumClasses);
         RegisterComponents();
@@ -50,9 +55,9 @@ public sealed class SmallCnn : nn.Module<Tensor, Tensor>
     public Tensor Features(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = F.max_pool2d(F.relu(conv1.forward(x)), 2);
-        h = F.max_pool2d(F.relu(conv2.forward(h)), 2);
-        h = F.adaptive_avg_pool2d(F.relu(conv3.forward(h)), [2, 2]);
+        var h = F.max_pool2d(F.relu(bn1.forward(conv1.forward(x))), 2);
+        h = F.max_pool2d(F.relu(bn2.forward(conv2.forward(h))), 2);
+        h = F.adaptive_avg_pool2d(F.relu(bn3.forward(conv3.forward(h))), [2, 2]);
         return F.relu(fc1.forward(h.flatten(1))).MoveToOuterDisposeScope();
     }
 

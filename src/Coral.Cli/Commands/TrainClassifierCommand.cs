@@ -1,0 +1,80 @@
+using System.CommandLine;
+using Coral.Data;
+using Coral.Ml;
+using Coral.Ml.Classification;
+using Coral.Ml.Common;
+using Coral.Ml.Signals;
+using Spectre.Console;
+
+namespace Coral.Cli.Commands;
+
+/// <summary>
+/// `coral train classifier`: K-member CNN ensemble on a long-tailed split, epistemic head, calibration and
+/// model card, saved as one bundle. `--judge` trains the independent single network on the full balanced set.
+/// </summary>
+public static class TrainClassifierCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string>("--data") { Description = "Fashion-MNIST folder (IDX files)", DefaultValueFactory = _ => FashionMnist.DefaultDirectory };
+        var imbalance = new Option<double>("--imbalance") { Description = "ρ = n_min/n_max of the long-tailed split (1 = full balanced set)", DefaultValueFactory = _ => 0.01 };
+        var members = new Option<int>("--members") { Description = "ensemble members K (member 0 is the deployed classifier)", DefaultValueFactory = _ => 4 };
+        var seed = new Option<int>("--seed") { Description = "seed of the split, initialisation and data order", DefaultValueFactory = _ => 0 };
+        var epochs = new Option<int>("--epochs") { Description = "epochs per member", DefaultValueFactory = _ => 4 };
+        var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 128 };
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate (cosine decay)", DefaultValueFactory = _ => 2e-3 };
+        var outDir = new Option<string>("--out") { Description = "bundle folder (bundle.ckpt + model-card.json)", DefaultValueFactory = _ => "models/classifier" };
+        var checkpoints = new Option<string?>("--checkpoints") { Description = "per-epoch checkpoints (default artifacts/train-classifier/<out name>)" };
+        var resume = new Option<bool>("--resume") { Description = "continue from the per-epoch checkpoints" };
+        var flagRate = new Option<double>("--flag-rate") { Description = "share of the held-out reference set to flag", DefaultValueFactory = _ => 0.05 };
+        var flagSignal = new Option<string>("--flag-signal") { Description = "signal that decides the flag", DefaultValueFactory = _ => "epistemic-head" };
+        var judge = new Option<bool>("--judge") { Description = "independent judge: one network, full balanced set, no head (sets --imbalance 1 --members 1)" };
+        var maxTrain = new Option<int?>("--max-train") { Description = "use at most this many training images (quick runs)" };
+        var cmd = new Command("classifier", "Train the classifier bundle (ensemble, epistemic head, calibration, model card).")
+        {
+            data, imbalance, members, seed, epochs, batch, lr, outDir, checkpoints, resume, flagRate, flagSignal, judge, maxTrain,
+        };
+        cmd.SetAction(parse =>
+        {
+            TorchRuntime.EnsureLoaded();
+            bool isJudge = parse.GetValue(judge);
+            string output = parse.GetValue(outDir)!;
+            string ckptDir = parse.GetValue(checkpoints) ?? Path.Combine("artifacts", "train-classifier", Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(output))));
+            var options = new RecipeOptions
+            {
+                DataDirectory = parse.GetValue(data)!,
+                Imbalance = isJudge ? 1 : parse.GetValue(imbalance),
+                Members = isJudge ? 1 : parse.GetValue(members),
+                Seed = parse.GetValue(seed),
+                WithHead = !isJudge,
+                FlagRate = parse.GetValue(flagRate),
+                FlagSignal = LongtailSignals.Parse(parse.GetValue(flagSignal)!),
+                MaxTrainImages = parse.GetValue(maxTrain),
+                Kind = isJudge ? "judge" : "classifier",
+                Purpose = isJudge
+                    ? "independent judge: penultimate features for classifier-feature FID and class consistency of generated images"
+                    : "default scorer: flags field images that are longtail for this classifier",
+                Command = "coral " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
+                Train = new TrainOptions
+                {
+                    Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(batch), LearningRate = parse.GetValue(lr),
+                    CheckpointDir = ckptDir, Resume = parse.GetValue(resume),
+                },
+            };
+            using var bundle = SpectreProgress.Run(p => ClassifierRecipe.Train(options, p));
+            bundle.Save(output);
+            var card = bundle.Card;
+            var table = new Table().AddColumns("class", "name", "train count", "group", "test accuracy");
+            for (int k = 0; k < bundle.NumClasses; k++)
+                table.AddRow(k.ToString(), Markup.Escape(bundle.ClassNames[k]), card.TrainCountsPerClass[k].ToString(), card.Groups[k], $"{card.TestAccuracyPerClass[k]:P1}");
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLine($"test accuracy {card.TestAccuracy:P2} (ensemble {card.EnsembleTestAccuracy:P2}); " +
+                (card.EpistemicHead is { } h ? $"head fit r={h.TargetCorrelation:F3}; " : "") +
+                (card.Calibration is { } c ? $"flag: {Markup.Escape(c.FlagSignal)} > {c.Thresholds[c.FlagSignal]:G4} ({c.FlagRate:P0} of {c.ReferenceImages} reference images); " : "") +
+                $"{card.TrainingSeconds:F0} s");
+            AnsiConsole.MarkupLine($"saved [green]{Markup.Escape(ClassifierBundle.ResolveFile(output))}[/] ({new FileInfo(ClassifierBundle.ResolveFile(output)).Length / 1024} KiB)");
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using Coral.Data;
+using Coral.Ml.Common;
+using Coral.Ml.Evaluation;
+using Coral.Ml.Signals;
+
+namespace Coral.Ml.Classification;
+
+public sealed record RecipeOptions
+{
+    public string DataDirectory { get; init; } = FashionMnist.DefaultDirectory;
+    /// <summary>ρ of the long-tailed split; 1 = the full balanced training set (the judge).</summary>
+    public double Imbalance { get; init; } = 0.01;
+    public int Members { get; init; } = 4;
+    public int Seed { get; init; }
+    public TrainOptions Train { get; init; } = new();
+    public CnnConfig? Config { get; init; }
+    /// <summary>Train the epistemic head and calibrate (needs ≥ 2 members and held-out images).</summary>
+    public bool WithHead { get; init; } = true;
+    public int HeadTrainImages { get; init; } = 20000;
+    public int CalibrationImages { get; init; } = 5000;
+    public double FlagRate { get; init; } = 0.05;
+    public SignalKind FlagSignal { get; init; } = SignalKind.EpistemicHead;
+    public EpistemicHeadTrainer.Options Head { get; init; } = new();
+    /// <summary>Cap on training images (tests); null = all of the split.</summary>
+    public int? MaxTrainImages { get; init; }
+    public int? MaxTestImages { get; init; }
+    public string Kind { get; init; } = "classifier";
+    public string Purpose { get; init; } = "default scorer: flags field images that are longtail for this classifier";
+    public string Command { get; init; } = "";
+}
+
+/// <summary>
+/// The whole classifier recipe: long-tailed split → K members → epistemic head distilled from the
+/// ensemble's mutual information on held-out images → calibration on other held-out images → test
+/// accuracy → model card. The held-out images are the training images the long-tailed split left out,
+/// so the test set stays untouched until evaluation.
+/// </summary>
+public static class ClassifierRecipe
+{
+    public static ClassifierBundle Train(RecipeOptions o, ITrainingProgress? progress = null)
+    {
+        progress ??= NullProgress.Instance;
+        var clock = Stopwatch.StartNew();
+        var full = FashionMnist.Load(FashionMnist.Split.Train, o.DataDirectory);
+        var test = FashionMnist.Load(FashionMnist.Split.Test, o.DataDirectory);
+        if (o.MaxTestImages is int mt && mt < test.Count) test = test.Subset(Seeding.Permutation(test.Count, o.Seed)[..mt]);
+        return Train(full, test, o, progress, clock);
+    }
+
+    public static ClassifierBundle Train(LabeledImages full, LabeledImages test, RecipeOptions o, ITrainingProgress progress, Stopwatch? clock = null)
+    {
+        clock ??= Stopwatch.StartNew();
+        var (train, heldOut) = Split(full, o.Imbalance, o.Seed);
+        if (o.MaxTrainImages is int mx && mx < train.Count) train = train.Subset(Seeding.Permutation(train.Count, o.Seed)[..mx]);
+        var counts = train.CountsPerClass();
+        var config = o.Config ?? new CnnConfig(full.Channels, full.Height, full.Width, full.NumClasses);
+        progress.Message($"training {o.Members} member(s) on {train.Count} images (ρ={o.Imbalance}), counts [{string.Join(", ", counts)}]");
+
+        var members = new List<SmallCnn>();
+        for (int m = 0; m < o.Members; m++)
+            members.Add(ClassifierTrainer.TrainMember(train, config, o.Train with { Seed = o.Seed }, m, progress));
+        var card = new ModelCard
+        {
+            Kind = o.Kind, Purpose = o.Purpose, Dataset = "Fashion-MNIST" + (o.Imbalance < 1 ? $"-LT (rho={o.Imbalance})" : " (full balanced train set)"),
+            DataDirectory = o.DataDirectory, Imbalance = o.Imbalance, Seed = o.Seed, Members = o.Members,
+            Epochs = o.Train.Epochs, BatchSize = o.Train.BatchSize, LearningRate = o.Train.LearningRate,
+            ClassNames = full.ClassNames, TrainCountsPerClass = counts,
+            Groups = LongTailSplit.Groups(counts).Select(g => g.ToString()).ToArray(),
+            GitCommit = GitInfo.Commit(), Command = o.Command,
+            Predictor = o.Members > 1 ? new ModelCard().Predictor : "single network",
+        };
+        var bundle = new ClassifierBundle(config, full.ClassNames, members, null, null, card);
+
+        EpistemicHead? head = null;
+        Calibration? calibration = null;
+        EpistemicHeadCard? headCard = null;
+        if (o.WithHead && o.Members >= 2 && heldOut.Count > 0)
+        {
+            var order = Seeding.Permutation(heldOut.Count, Seeding.Derive(o.Seed, 31337));
+            int nHead = Math.Min(o.HeadTrainImages, heldOut.Count / 2);
+            int nCal = Math.Min(o.CalibrationImages, heldOut.Count - nHead);
+            var headSet = heldOut.Subset(order[..nHead]);
+            var calSet = heldOut.Subset(order[nHead..(nHead + nCal)]);
+            progress.Message($"epistemic head: distilling ensemble mutual information on {headSet.Count} held-out images");
+            var r = BatchInference.Run(bundle, headSet, keepFeatures: true);
+            var target = r.Signals[SignalKind.MutualInformation];
+            head = EpistemicHeadTrainer.Fit(r.Features!, r.Logits, target, config.FeatureDim, config.NumClasses, o.Head with { Seed = o.Seed }, progress);
+            bundle = new ClassifierBundle(config, full.ClassNames, members, head, null, card);
+            headCard = new EpistemicHeadCard("ensemble mutual information (nats)", headSet.Count,
+                "Fashion-MNIST train images outside the long-tailed split", o.Head.Epochs,
+                Pearson(HeadValues(head, r.Features!, r.Logits, config), target));
+
+            var cal = BatchInference.Run(bundle, calSet);
+            calibration = Calibration.Fit(cal.Signals, o.FlagRate, o.FlagSignal,
+                $"{calSet.Count} Fashion-MNIST train images outside the long-tailed split and the head's set");
+        }
+
+        var t = BatchInference.Run(bundle, test);
+        var (acc, perClass) = ClassificationMath.Accuracy(t.Predicted, test.Labels, config.NumClasses);
+        card = card with
+        {
+            TestAccuracy = acc,
+            TestAccuracyPerClass = perClass,
+            EnsembleTestAccuracy = ClassificationMath.Accuracy(t.EnsemblePredicted, test.Labels, config.NumClasses).Overall,
+            MemberTestAccuracy = t.MemberPredicted.Select(p => ClassificationMath.Accuracy(p, test.Labels, config.NumClasses).Overall).ToArray(),
+            EpistemicHead = headCard,
+            Calibration = calibration is null ? null : new CalibrationCard(calibration.FlagRate, LongtailSignals.NameOf(calibration.FlagSignal),
+                calibration.Thresholds.ToDictionary(kv => LongtailSignals.NameOf(kv.Key), kv => kv.Value), calibration.ReferenceCount, calibration.ReferenceSet),
+            TrainingSeconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
+        };
+        return new ClassifierBundle(config, full.ClassNames, members, head, calibration, card);
+    }
+
+    /// <summary>
+    /// The long-tailed training split and the training images it leaves out (the held-out pool).
+    /// The left-out indices come from running <see cref="LongTailSplit.Apply"/> on a stand-in set whose
+    /// "pixels" are the image indices: same labels and seed give the same selection, without copying its logic.
+    /// </summary>
+    public static (LabeledImages Train, LabeledImages HeldOut) Split(LabeledImages full, double imbalance, int seed)
+    {
+        if (imbalance >= 1) return (full, full.Subset([]));
+        var idxPixels = new byte[full.Count * 4];
+        for (int i = 0; i < full.Count; i++) BitConverter.TryWriteBytes(idxPixels.AsSpan(i * 4, 4), i);
+        var probe = LongTailSplit.Apply(new LabeledImages(idxPixels, full.Labels, 1, 1, 4, full.ClassNames), imbalance, seed);
+        var kept = new HashSet<int>(Enumerable.Range(0, probe.Count).Select(i => BitConverter.ToInt32(probe.Image(i))));
+        var keptSorted = kept.Order().ToArray();
+        var rest = Enumerable.Range(0, full.Count).Where(i => !kept.Contains(i)).ToArray();
+        return (full.Subset(keptSorted), full.Subset(rest));
+    }
+
+    /// <summary>The head on precomputed features and logits (no second pass through the members).</summary>
+    private static float[] HeadValues(EpistemicHead head, float[] features, float[] logits, CnnConfig config)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var mode = TorchSharp.torch.inference_mode();
+        int n = logits.Length / config.NumClasses;
+        return head.forward(TorchSharp.torch.tensor(features, [n, config.FeatureDim]), TorchSharp.torch.tensor(logits, [n, config.NumClasses]))
+            .data<float>().ToArray();
+    }
+
+    private static double Pearson(float[] a, float[] b)
+    {
+        double ma = a.Average(), mb = b.Average(), sab = 0, saa = 0, sbb = 0;
+        for (int i = 0; i < a.Length; i++) { sab += (a[i] - ma) * (b[i] - mb); saa += (a[i] - ma) * (a[i] - ma); sbb += (b[i] - mb) * (b[i] - mb); }
+        return saa == 0 || sbb == 0 ? double.NaN : sab / Math.Sqrt(saa * sbb);
+    }
+}

@@ -1,0 +1,95 @@
+using Coral.Ml.Classification;
+using Coral.Ml.Common;
+using Coral.Ml.Evaluation;
+using Coral.Ml.Signals;
+using static TorchSharp.torch;
+
+namespace Coral.Ml.Tests;
+
+public class TrainingTests
+{
+    private static readonly TrainOptions Quick = new() { Epochs = 2, BatchSize = 32, LearningRate = 3e-3, Seed = 5 };
+
+    [Fact]
+    public void A_tiny_network_learns_a_few_hundred_images()
+    {
+        var data = TestBundles.Images(300);
+        using var model = ClassifierTrainer.TrainMember(data, TestBundles.Tiny, Quick with { Epochs = 6, LearningRate = 1e-2 }, member: 0);
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        var logits = model.forward(ImageBatches.Images(data, Enumerable.Range(0, data.Count).ToArray())).data<float>().ToArray();
+        var (acc, _) = ClassificationMath.Accuracy(ClassificationMath.ArgMax(logits, 10), data.Labels, 10);
+        acc.Should().BeGreaterThan(0.35, "10 classes: chance is 0.1 (a 4-channel net, 6 short epochs)");
+    }
+
+    [Fact]
+    public void Resuming_after_an_epoch_reproduces_the_uninterrupted_run()
+    {
+        var data = TestBundles.Images(200);
+        string dir = TestBundles.TempDir();
+        using var straight = ClassifierTrainer.TrainMember(data, TestBundles.Tiny, Quick, member: 1);
+        // Interrupted run: stops during epoch 2, after epoch 1's checkpoint was written.
+        string ckpt = Path.Combine(dir, "c");
+        var options = Quick with { CheckpointDir = ckpt };
+        FluentActions.Invoking(() => ClassifierTrainer.TrainMember(data, TestBundles.Tiny, options, member: 1, new StopAfter(1)))
+            .Should().Throw<OperationCanceledException>();
+        TensorFile.Load(Path.Combine(ckpt, "member1.ckpt")).Meta["epoch"]!.GetValue<int>().Should().Be(1);
+        var resumed = ClassifierTrainer.TrainMember(data, TestBundles.Tiny, options with { Resume = true }, member: 1);
+        using (resumed)
+        {
+            var a = straight.parameters().ToArray();
+            var b = resumed.parameters().ToArray();
+            for (int i = 0; i < a.Length; i++) a[i].allclose(b[i], rtol: 1e-5, atol: 1e-6).Should().BeTrue($"parameter {i} differs");
+        }
+        var meta = TensorFile.Load(Path.Combine(ckpt, "member1.ckpt")).Meta;
+        meta["epoch"]!.GetValue<int>().Should().Be(2);
+    }
+
+    [Fact]
+    public void Resume_with_another_config_is_a_mismatch()
+    {
+        var data = TestBundles.Images(64);
+        string ckpt = Path.Combine(TestBundles.TempDir(), "c");
+        using (ClassifierTrainer.TrainMember(data, TestBundles.Tiny, Quick with { Epochs = 1, CheckpointDir = ckpt }, 0)) { }
+        FluentActions.Invoking(() => ClassifierTrainer.TrainMember(data, TestBundles.Tiny with { FeatureDim = 8 },
+                Quick with { Epochs = 1, CheckpointDir = ckpt, Resume = true }, 0))
+            .Should().Throw<CheckpointMismatchException>().Which.Message.Should().Contain("member0.ckpt");
+    }
+
+    [Fact]
+    public void Training_the_epistemic_head_leaves_the_classifier_predictions_bit_identical()
+    {
+        using var bundle = TestBundles.Random(members: 3, head: false);
+        var data = TestBundles.Images(256, offset: 1000);
+        using var scope = NewDisposeScope();
+        var x = ImageBatches.Images(data, Enumerable.Range(0, 64).ToArray());
+        Tensor before, beforeFeatures;
+        using (inference_mode()) { before = bundle.MemberLogits(x).clone(); beforeFeatures = bundle.Features(x).clone(); }
+        var paramsBefore = bundle.Members.SelectMany(m => m.parameters()).Select(p => p.detach().clone()).ToArray();
+
+        var r = BatchInference.Run(bundle, data, keepFeatures: true);
+        var head = EpistemicHeadTrainer.Fit(r.Features!, r.Logits, r.Signals[SignalKind.MutualInformation],
+            TestBundles.Tiny.FeatureDim, 10, new EpistemicHeadTrainer.Options(Epochs: 3, Hidden: 8));
+        using var withHead = new ClassifierBundle(bundle.Config, bundle.ClassNames, bundle.Members, head, null, bundle.Card);
+
+        using (inference_mode())
+        {
+            withHead.MemberLogits(x).equal(before).all().item<bool>().Should().BeTrue("the head must not change any member's logits");
+            withHead.Features(x).equal(beforeFeatures).all().item<bool>().Should().BeTrue();
+            using var o = withHead.Forward(x);
+            o.MemberLogits.equal(before).all().item<bool>().Should().BeTrue();
+            withHead.HeadScore(o.Features, o.Logits).shape.Should().Equal([64L]);
+        }
+        var paramsAfter = withHead.Members.SelectMany(m => m.parameters()).ToArray();
+        for (int i = 0; i < paramsBefore.Length; i++) paramsAfter[i].equal(paramsBefore[i]).all().item<bool>().Should().BeTrue();
+    }
+
+    /// <summary>Simulates an interruption: throws once the given epoch has finished its last step.</summary>
+    private sealed class StopAfter(int epoch) : ITrainingProgress
+    {
+        public void Report(TrainingStep s)
+        {
+            if (s.Epoch > epoch) throw new OperationCanceledException("interrupted");
+        }
+    }
+}
