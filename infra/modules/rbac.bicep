@@ -46,12 +46,6 @@ var containerGrants = [
   }
   {
     who: 'scorer'
-    container: names.Containers.Receipts
-    role: roles.blobDataContributor
-    why: 'idempotency receipts for duplicate deliveries'
-  }
-  {
-    who: 'scorer'
     container: names.Containers.Staging
     role: roles.blobDataContributor
     why: 'temp-then-commit writes (AtomicBlobWriter)'
@@ -60,7 +54,7 @@ var containerGrants = [
     who: 'generator'
     container: names.Containers.Models
     role: roles.blobDataReader
-    why: 'read model checkpoints'
+    why: 'read model checkpoints (today baked into the image; the role lets ops stage new ones in models/)'
   }
   {
     who: 'generator'

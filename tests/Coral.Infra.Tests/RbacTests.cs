@@ -41,8 +41,8 @@ public sealed class RbacTests(CompiledInfra infra)
         _ => id,
     };
 
-    /// <summary>The least-privilege set. Scorer: read incoming, write scores (+ its receipts and staging for
-    /// temp-then-commit), send to the job queue. Generator: process the job queue, read models + incoming, write
+    /// <summary>The least-privilege set. Scorer: read incoming, write scores (+ staging for temp-then-commit),
+    /// send to the job queue (receipts/ belongs to the local host; in Azure the Functions host keeps its own). Generator: process the job queue, read models + incoming, write
     /// synthetic + manifests (+ staging). Queue Data Contributor on exactly one queue where the Functions host
     /// must update message visibility or create-if-missing (the Processor/Sender roles lack messages/write).</summary>
     private static IEnumerable<Grant> Expected(bool withOpenAi)
@@ -51,7 +51,6 @@ public sealed class RbacTests(CompiledInfra infra)
         string Q(string q) => "data/queue/" + q;
         yield return new("scorer", BlobReader, C(Containers.Incoming));
         yield return new("scorer", BlobContributor, C(Containers.Scores));
-        yield return new("scorer", BlobContributor, C(Containers.Receipts));
         yield return new("scorer", BlobContributor, C(Containers.Staging));
         yield return new("scorer", QueueSender, Q(Queues.LongtailJobs));
         yield return new("scorer", QueueContributor, Q(Queues.BlobTriggerPoison));
