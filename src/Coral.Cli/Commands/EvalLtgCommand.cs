@@ -1,0 +1,275 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Coral.Data;
+using Coral.Diffusion;
+using Coral.Diffusion.Guidance;
+using Coral.Imaging;
+using Coral.Ml.Classification;
+using Coral.Ml.Common;
+using Coral.Ml.Signals;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace Coral.Cli.Commands;
+
+/// <summary>
+/// `coral eval ltg`: (a) w-sweep of the mean longtail signal (must rise with w; plotted), (b) class consistency at
+/// the default w judged by an independent classifier, (c) fine-tuning with N LTG vs N unguided vs no extra images
+/// per tail class over several seeds (tail-class and overall test accuracy).
+/// </summary>
+public static class EvalLtgCommand
+{
+    public static Command Create()
+    {
+        var judge = new Option<string>("--judge") { Description = "independent classifier for class consistency (not the guiding one)", DefaultValueFactory = _ => "models/judge" };
+        var data = new Option<string>("--data") { Description = "Fashion-MNIST folder (IDX files)", DefaultValueFactory = _ => FashionMnist.DefaultDirectory };
+        var weights = new Option<string>("--weights") { Description = "w values of the sweep, comma-separated (the default --weight is added)", DefaultValueFactory = _ => "0,0.1,0.2,0.3,0.5" };
+        var classes = new Option<string?>("--classes") { Description = "classes to generate (indices or names, comma-separated; default: the guiding classifier's tail classes)" };
+        var count = new Option<int>("--count") { Description = "(a)/(b): images per class per w", DefaultValueFactory = _ => 8 };
+        var parts = new Option<string>("--parts") { Description = "which parts to run: a, b, c (comma-separated)", DefaultValueFactory = _ => "a,b,c" };
+        var n = new Option<int>("--retrain-n") { Description = "(c): generated images per tail class in each arm", DefaultValueFactory = _ => 16 };
+        var seeds = new Option<int>("--retrain-seeds") { Description = "(c): seeds (generation and fine-tuning)", DefaultValueFactory = _ => 3 };
+        var epochs = new Option<int>("--retrain-epochs") { Description = "(c): fine-tuning epochs over LT train + extra images", DefaultValueFactory = _ => 1 };
+        var lr = new Option<double>("--retrain-lr") { Description = "(c): fine-tuning learning rate (Adam)", DefaultValueFactory = _ => 5e-4 };
+        var seed = new Option<long>("--seed") { Description = "base seed of the sweep", DefaultValueFactory = _ => 0 };
+        var outDir = new Option<string>("--out") { Description = "results folder (eval-ltg.json, ltg-sweep.png, sample grids)", DefaultValueFactory = _ => "runs/eval-ltg" };
+        var cmd = new Command("ltg", "Evaluate Longtail Guidance: w-sweep, class consistency (judge), retraining experiment.")
+        {
+            judge, data, weights, classes, count, parts, n, seeds, epochs, lr, seed, outDir,
+        };
+        var ltg = LtgCli.AddOptions(cmd);
+        cmd.SetAction((parse, ct) => Task.Run(() =>
+        {
+            var options = ltg.Read(parse);
+            var run = parse.GetValue(parts)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => s.ToLowerInvariant()).ToHashSet();
+            if (run.Count == 0 || run.Any(p => p is not ("a" or "b" or "c"))) throw new DiffusionInputException("--parts", $"'{parse.GetValue(parts)}' must list a, b and/or c");
+            var ws = ParseWeights(parse.GetValue(weights)!).Append(options.Weight).Distinct().Order().ToArray();
+            string dir = parse.GetValue(outDir)!;
+            Directory.CreateDirectory(dir);
+            using var models = ltg.Load(parse);
+            var gen = models.Generator;
+            var guideCard = models.Guide.Card;
+            int[] tail = TailClasses(models.Guide);
+            int[] cls = parse.GetValue(classes) is { } text
+                ? [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(gen.ResolveClass)]
+                : tail;
+            ClassifierBundle? judgeBundle = null;
+            if (run.Contains("b"))
+            {
+                string jp = parse.GetValue(judge)!;
+                if (!File.Exists(ClassifierBundle.ResolveFile(jp))) throw new FileNotFoundException($"--judge: {ClassifierBundle.ResolveFile(jp)} does not exist (train one with `coral train classifier --judge`)");
+                judgeBundle = ClassifierBundle.Load(jp);
+            }
+            using var judgeScope = judgeBundle;
+            var report = new Dictionary<string, object?>
+            {
+                ["command"] = "coral " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
+                ["diffusion"] = models.DiffusionPath, ["classifier"] = models.ClassifierPath,
+                ["options"] = options, ["classes"] = cls.Select(k => gen.ClassNames[k]).ToArray(),
+                ["tailClasses"] = tail.Select(k => gen.ClassNames[k]).ToArray(), ["startedUtc"] = DateTime.UtcNow.ToString("O"),
+            };
+            long baseSeed = parse.GetValue(seed);
+            int perClass = parse.GetValue(count);
+
+            // (a) + (b): the same seeds at every w, so the sweep compares paired samples.
+            if (run.Contains("a") || run.Contains("b"))
+            {
+                var sweepWs = run.Contains("a") ? ws : [0, options.Weight];
+                var rows = new List<SweepRow>();
+                foreach (var w in sweepWs)
+                {
+                    var images = new List<ImageTensor>();
+                    var records = new List<LtgImageRecord>();
+                    double seconds = 0;
+                    foreach (var k in cls)
+                    {
+                        var batch = LtgCli.RunWithProgress(gen, new LtgRequest
+                        {
+                            ClassIndex = k, Count = perClass, Options = options with { Weight = w }, Seed = baseSeed + 1000 * k,
+                        }, ct, $"w={w} {gen.ClassNames[k]}");
+                        images.AddRange(batch.Images); records.AddRange(batch.Records); seconds += batch.Seconds;
+                    }
+                    double? judged = judgeBundle is null ? null : JudgeShare(judgeBundle, images, records, options.ConsistencyThreshold, out _);
+                    var row = new SweepRow(w, records.Average(r => r.SignalAfter), Std(records.Select(r => r.SignalAfter)),
+                        records.Count(r => r.Consistent) / (double)records.Count, judged, judgeBundle is null ? null : JudgeArgmaxShare(judgeBundle, images, records),
+                        records.Count, seconds);
+                    rows.Add(row);
+                    AnsiConsole.MarkupLine($"w={w:G3}: mean signal {row.MeanSignal:G4} ± {row.StdSignal:G3}, guide-consistent {row.GuideConsistent:P0}" +
+                        (row.JudgeConsistent is double j ? $", judge-consistent {j:P0} (argmax {row.JudgeArgmax:P0})" : "") + $" [{seconds:F0} s]");
+                    SaveGrid(images, Path.Combine(dir, $"samples-w{w.ToString("G3", CultureInfo.InvariantCulture)}.png"), perClass);
+                }
+                bool monotonic = rows.Zip(rows.Skip(1)).All(p => p.Second.MeanSignal >= p.First.MeanSignal);
+                if (run.Contains("a"))
+                {
+                    report["sweep"] = rows;
+                    report["sweepMonotonic"] = monotonic;
+                    Plot(rows, LongtailSignals.NameOf(options.Signal), Path.Combine(dir, "ltg-sweep.png"));
+                    AnsiConsole.MarkupLine($"(a) mean signal {(monotonic ? "[green]rises monotonically[/]" : "[red]is not monotonic[/]")} in w; plot → {Markup.Escape(Path.Combine(dir, "ltg-sweep.png"))}");
+                }
+                if (run.Contains("b"))
+                {
+                    var atDefault = rows.First(r => r.Weight == options.Weight);
+                    var atZero = rows.First(r => r.Weight == 0);
+                    report["consistency"] = new { weight = options.Weight, judge = parse.GetValue(judge), judgeConsistent = atDefault.JudgeConsistent,
+                        judgeArgmax = atDefault.JudgeArgmax, unguidedJudgeConsistent = atZero.JudgeConsistent, unguidedJudgeArgmax = atZero.JudgeArgmax,
+                        images = atDefault.Images, target = 0.9 };
+                    AnsiConsole.MarkupLine($"(b) judge class consistency at w={options.Weight}: {atDefault.JudgeArgmax:P1} (argmax), {atDefault.JudgeConsistent:P1} (p ≥ {options.ConsistencyThreshold}); unguided {atZero.JudgeArgmax:P1}; target ≥ 90%");
+                }
+            }
+
+            if (run.Contains("c"))
+                report["retraining"] = Retrain(gen, models.Guide, tail, options, parse.GetValue(data)!, parse.GetValue(n), parse.GetValue(seeds),
+                    new LtgRetraining.Options(parse.GetValue(epochs), 128, parse.GetValue(lr)), ct);
+
+            report["finishedUtc"] = DateTime.UtcNow.ToString("O");
+            AtomicFile.WriteAllText(Path.Combine(dir, "eval-ltg.json"), JsonSerializer.Serialize(report, LtgCli.Json));
+            AnsiConsole.MarkupLine($"results → {Markup.Escape(Path.Combine(dir, "eval-ltg.json"))}");
+            return 0;
+        }, ct));
+        return cmd;
+    }
+
+    public sealed record SweepRow(double Weight, double MeanSignal, double StdSignal, double GuideConsistent, double? JudgeConsistent, double? JudgeArgmax, int Images, double Seconds);
+
+    public sealed record ArmResult(string Arm, double[] Tail, double[] Overall, double TailMean, double TailStd, double OverallMean, double OverallStd);
+
+    private static object Retrain(LongtailGenerator gen, ClassifierBundle guide, int[] tail, LtgOptions options, string dataDir, int n, int seeds,
+        LtgRetraining.Options ft, CancellationToken ct)
+    {
+        var full = FashionMnist.Load(FashionMnist.Split.Train, dataDir);
+        var test = FashionMnist.Load(FashionMnist.Split.Test, dataDir);
+        var (train, _) = ClassifierRecipe.Split(full, guide.Card.Imbalance, guide.Card.Seed);
+        var baseScore = LtgRetraining.Evaluate(guide.Members[0], test, tail);
+        AnsiConsole.MarkupLine($"(c) LT train {train.Count} images (ρ={guide.Card.Imbalance}); tail classes {string.Join(", ", tail.Select(k => gen.ClassNames[k]))}; " +
+            $"deployed classifier: tail {baseScore.Tail:P1}, overall {baseScore.Overall:P1}");
+        var arms = new[] { ("ltg", options.Weight), ("unguided", 0.0), ("none", double.NaN) };
+        var tailAcc = arms.ToDictionary(a => a.Item1, _ => new List<double>());
+        var overallAcc = arms.ToDictionary(a => a.Item1, _ => new List<double>());
+        var genStats = new List<object>();
+        for (int s = 0; s < seeds; s++)
+        {
+            foreach (var (arm, w) in arms)
+            {
+                ct.ThrowIfCancellationRequested();
+                var augmented = train;
+                if (!double.IsNaN(w))
+                {
+                    var images = new List<ImageTensor>();
+                    var labels = new List<int>();
+                    var records = new List<LtgImageRecord>();
+                    foreach (var k in tail)
+                    {
+                        // Same seeds for both arms: LTG and unguided differ only by w.
+                        var batch = LtgCli.RunWithProgress(gen, new LtgRequest
+                        {
+                            ClassIndex = k, Count = n, Options = options with { Weight = w }, Seed = 7_000_000 + 10_000 * s + k,
+                        }, ct, $"seed {s} {arm} {gen.ClassNames[k]}");
+                        images.AddRange(batch.Images); labels.AddRange(Enumerable.Repeat(k, batch.Images.Count)); records.AddRange(batch.Records);
+                    }
+                    augmented = LtgRetraining.Append(train, images, labels);
+                    genStats.Add(new { seed = s, arm, meanSignal = records.Average(r => r.SignalAfter), guideConsistent = records.Count(r => r.Consistent) / (double)records.Count });
+                }
+                using var model = LtgRetraining.FineTune(guide.Members[0], augmented, ft with { Seed = s });
+                var score = LtgRetraining.Evaluate(model, test, tail);
+                tailAcc[arm].Add(score.Tail); overallAcc[arm].Add(score.Overall);
+                AnsiConsole.MarkupLine($"  seed {s} {arm}: tail {score.Tail:P2}, overall {score.Overall:P2}");
+            }
+        }
+        var results = arms.Select(a => new ArmResult(a.Item1, [.. tailAcc[a.Item1]], [.. overallAcc[a.Item1]], tailAcc[a.Item1].Average(), Std(tailAcc[a.Item1]),
+            overallAcc[a.Item1].Average(), Std(overallAcc[a.Item1]))).ToArray();
+        double delta = results[0].TailMean - results[1].TailMean;
+        var paired = tailAcc["ltg"].Zip(tailAcc["unguided"], (x, y) => x - y).ToArray();
+        AnsiConsole.MarkupLine($"(c) tail accuracy LTG − unguided = {delta * 100:+0.00;-0.00} pp (per seed: {string.Join(", ", paired.Select(d => (d * 100).ToString("+0.00;-0.00", CultureInfo.InvariantCulture)))}); target ≥ +2 pp");
+        return new
+        {
+            n, seeds, tailClasses = tail.Select(k => gen.ClassNames[k]).ToArray(), trainImages = train.Count, fineTune = ft,
+            deployed = baseScore, arms = results, tailDeltaLtgMinusUnguided = delta, pairedTailDeltas = paired, generation = genStats, targetPp = 2.0,
+        };
+    }
+
+    internal static int[] TailClasses(ClassifierBundle guide)
+    {
+        var groups = guide.Card.Groups;
+        if (groups.Count == guide.NumClasses)
+        {
+            var t = Enumerable.Range(0, groups.Count).Where(k => groups[k] == nameof(ClassGroup.Tail)).ToArray();
+            if (t.Length > 0) return t;
+        }
+        if (guide.Card.TrainCountsPerClass.Count == guide.NumClasses)
+        {
+            var g = LongTailSplit.Groups(guide.Card.TrainCountsPerClass);
+            return Enumerable.Range(0, g.Length).Where(k => g[k] == ClassGroup.Tail).ToArray();
+        }
+        throw new DiffusionInputException("--classifier", "its model card names no tail classes; pass --classes");
+    }
+
+    internal static double[] ParseWeights(string text)
+    {
+        try { return [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => double.Parse(s, CultureInfo.InvariantCulture))]; }
+        catch (FormatException) { throw new DiffusionInputException("--weights", $"'{text}' is not a comma-separated list of numbers"); }
+    }
+
+    private static Tensor Stack(IReadOnlyList<ImageTensor> images)
+    {
+        var first = images[0];
+        int per = first.Length;
+        var buf = new float[images.Count * per];
+        for (int i = 0; i < images.Count; i++) images[i].Data.CopyTo(buf, i * per);
+        return tensor(buf, [images.Count, first.Channels, first.Height, first.Width]);
+    }
+
+    /// <summary>Judge at its own input size: share with p(target) ≥ threshold.</summary>
+    private static double JudgeShare(ClassifierBundle judge, IReadOnlyList<ImageTensor> images, IReadOnlyList<LtgImageRecord> records, double threshold, out ConsistencyVerdict[] verdicts)
+    {
+        using var scope = NewDisposeScope();
+        var x = new PixelDecoder(judge.Config.Height, judge.Config.Width).Decode(Stack(images) * 2 - 1);
+        var all = new List<ConsistencyVerdict>();
+        foreach (var k in records.Select(r => r.ClassIndex).Distinct())
+        {
+            var idx = Enumerable.Range(0, records.Count).Where(i => records[i].ClassIndex == k).Select(i => (long)i).ToArray();
+            all.AddRange(ClassConsistency.Judge(judge, x.index_select(0, tensor(idx)), k, threshold));
+        }
+        verdicts = [.. all];
+        return all.Count(v => v.Consistent) / (double)all.Count;
+    }
+
+    private static double JudgeArgmaxShare(ClassifierBundle judge, IReadOnlyList<ImageTensor> images, IReadOnlyList<LtgImageRecord> records)
+    {
+        using var scope = NewDisposeScope();
+        using var mode = inference_mode();
+        var x = new PixelDecoder(judge.Config.Height, judge.Config.Width).Decode(Stack(images) * 2 - 1);
+        var pred = judge.Logits(x).argmax(-1).data<long>().ToArray();
+        return Enumerable.Range(0, records.Count).Count(i => pred[i] == records[i].ClassIndex) / (double)records.Count;
+    }
+
+    private static void SaveGrid(IReadOnlyList<ImageTensor> images, string path, int columns)
+    {
+        var grid = ImageGrid.Compose(images, Math.Max(1, columns));
+        AtomicFile.Write(path, s => ImageCodec.EncodePng(grid, s));
+    }
+
+    private static void Plot(IReadOnlyList<SweepRow> rows, string signal, string path)
+    {
+        var plt = new ScottPlot.Plot();
+        double[] xs = [.. rows.Select(r => r.Weight)], ys = [.. rows.Select(r => r.MeanSignal)];
+        var sc = plt.Add.Scatter(xs, ys);
+        sc.LegendText = $"mean {signal} of generated images";
+        var eb = plt.Add.ErrorBar(xs, ys, [.. rows.Select(r => r.StdSignal / Math.Sqrt(r.Images))]);
+        eb.Color = sc.Color;
+        plt.Title("Longtail Guidance: signal vs guidance weight");
+        plt.XLabel("guidance weight w");
+        plt.YLabel($"{signal} (guiding classifier)");
+        plt.ShowLegend();
+        var png = plt.GetImageBytes(720, 450, ScottPlot.ImageFormat.Png);
+        AtomicFile.Write(path, s => s.Write(png));
+    }
+
+    private static double Std(IEnumerable<double> values)
+    {
+        var v = values.ToArray();
+        if (v.Length < 2) return 0;
+        double m = v.Average();
+        return Math.Sqrt(v.Sum(x => (x - m) * (x - m)) / (v.Length - 1));
+    }
+}

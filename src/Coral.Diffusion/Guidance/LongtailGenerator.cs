@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using Coral.Imaging;
+using Coral.Ml;
+using Coral.Ml.Classification;
+using Coral.Ml.Signals;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Coral.Diffusion.Guidance;
+
+/// <summary>Progress of a batch: sampling steps done out of the total for all chunks.</summary>
+public readonly record struct LtgProgress(int StepsDone, int StepsTotal, int ImagesDone, int ImagesTotal);
+
+/// <summary>
+/// The generator's core: a flagged image (or none), a class, a count, options and a seed → images that the
+/// guiding classifier finds longtail, each with its record (seed, weight, signal before/after, class
+/// probabilities, consistency mark). Longtail Guidance rides on the DDIM sampler's per-step hook; this class
+/// only prepares starts, applies <see cref="LongtailGuidance"/> in the hook and scores the results.
+/// Not thread-safe (torch modules are shared); one Generate at a time.
+/// </summary>
+public sealed class LongtailGenerator
+{
+    public LongtailGenerator(DiffusionModel model, ClassifierBundle guide, IImageDecoder? decoder = null)
+    {
+        TorchRuntime.EnsureLoaded();
+        if (model.Channels != guide.Config.Channels)
+            throw new DiffusionInputException("classifier", $"takes {guide.Config.Channels}-channel images but the diffusion model makes {model.Channels}-channel ones");
+        if (model.NumClasses != guide.NumClasses)
+            throw new DiffusionInputException("classifier", $"has {guide.NumClasses} classes but the diffusion model has {model.NumClasses}");
+        Model = model;
+        Guide = guide;
+        Decoder = decoder ?? new PixelDecoder(guide.Config.Height, guide.Config.Width);
+    }
+
+    public DiffusionModel Model { get; }
+    public ClassifierBundle Guide { get; }
+    public IImageDecoder Decoder { get; }
+    public IReadOnlyList<string> ClassNames => Guide.ClassNames;
+
+    /// <summary>Per-image seed from a base seed (FNV-1a over both, stable across runs and platforms).</summary>
+    public static long SeedFor(long seed, int index)
+    {
+        unchecked
+        {
+            ulong h = 14695981039346656037UL;
+            foreach (var part in new[] { seed, index })
+                for (int b = 0; b < 8; b++) { h ^= (byte)(part >> (8 * b)); h *= 1099511628211UL; }
+            return (long)(h & 0x7FFF_FFFF_FFFF_FFFFUL);
+        }
+    }
+
+    /// <summary>A class given as an index ("3") or a name ("Dress", case-insensitive); unknown → error naming it.</summary>
+    public int ResolveClass(string text)
+    {
+        if (int.TryParse(text, out int k))
+        {
+            if (k < 0 || k >= ClassNames.Count) throw new DiffusionInputException("class", $"{k} is not a class index (0..{ClassNames.Count - 1})");
+            return k;
+        }
+        for (int i = 0; i < ClassNames.Count; i++)
+            if (string.Equals(ClassNames[i], text.Trim(), StringComparison.OrdinalIgnoreCase)) return i;
+        throw new DiffusionInputException("class", $"'{text}' is not a class (known: {string.Join(", ", ClassNames)})");
+    }
+
+    /// <summary>The guiding classifier's prediction for a source image in [0, 1] (when the caller gives no class).</summary>
+    public int PredictClass(Tensor source)
+    {
+        using var scope = NewDisposeScope();
+        using var mode = inference_mode();
+        var x = Decoder.Decode(ToModelSpace(CheckSource(source, "image")));
+        return (int)Guide.MemberLogits(x).softmax(-1).mean([0]).argmax(-1).item<long>();
+    }
+
+    public LtgBatch Generate(LtgRequest request, IProgress<LtgProgress>? progress = null, CancellationToken ct = default)
+    {
+        var o = request.Options;
+        o.Validate();
+        if (request.Count < 1 || request.Count > LtgOptions.MaxCount)
+            throw new DiffusionInputException("count", $"{request.Count} is out of range [1, {LtgOptions.MaxCount}]");
+        if (request.ClassIndex < 0 || request.ClassIndex >= ClassNames.Count)
+            throw new DiffusionInputException("class", $"{request.ClassIndex} is not a class index (0..{ClassNames.Count - 1})");
+        if (request.Seeds is { } given && given.Count != request.Count)
+            throw new DiffusionInputException("seeds", $"{given.Count} seeds for {request.Count} images");
+        if (!LongtailSignals.Available(Guide).Contains(o.Signal))
+            throw new DiffusionInputException("signal", $"{LongtailSignals.NameOf(o.Signal)} is not available for this classifier (available: {string.Join(", ", LongtailSignals.Available(Guide).Select(LongtailSignals.NameOf))})");
+        var seeds = request.Seeds?.ToArray() ?? Enumerable.Range(0, request.Count).Select(i => SeedFor(request.Seed, i)).ToArray();
+        var signal = LongtailSignals.Create(o.Signal, Guide);
+        var guidance = new LongtailGuidance(signal, Decoder, o);
+        var clock = Stopwatch.StartNew();
+
+        using var outer = NewDisposeScope();
+        Tensor? source = request.Source is null ? null : ToModelSpace(CheckSource(request.Source, request.SourceName));
+        double? before = null;
+        if (source is not null)
+        {
+            using var s = NewDisposeScope();
+            using var mode = inference_mode();
+            before = signal.Compute(Decoder.Decode(source)).item<float>();
+        }
+
+        var plan = SamplingPlan(o, source is not null);
+        int chunks = (request.Count + o.BatchSize - 1) / o.BatchSize;
+        int stepsTotal = plan.Length * chunks, stepsDone = 0, guided = 0;
+        var images = new List<ImageTensor>(request.Count);
+        var records = new List<LtgImageRecord>(request.Count);
+        for (int start = 0; start < request.Count; start += o.BatchSize)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            int b = Math.Min(o.BatchSize, request.Count - start);
+            var chunkSeeds = seeds[start..(start + b)];
+            var labels = full(b, request.ClassIndex, ScalarType.Int64);
+            var x0 = SampleChunk(guidance, plan, source, labels, chunkSeeds, o, ref guided, () =>
+            {
+                ct.ThrowIfCancellationRequested();
+                progress?.Report(new LtgProgress(++stepsDone, stepsTotal, start, request.Count));
+            });
+            var x01 = ((x0.clamp(-1, 1) + 1) / 2).contiguous();
+            float[] after;
+            ConsistencyVerdict[] verdicts;
+            using (inference_mode())
+            {
+                var decoded = Decoder.Decode(x0);
+                after = signal.Compute(decoded).contiguous().data<float>().ToArray();
+                verdicts = ClassConsistency.Judge(Guide, decoded, request.ClassIndex, o.ConsistencyThreshold);
+            }
+            var pixels = x01.data<float>().ToArray();
+            int per = Model.Channels * Model.Resolution * Model.Resolution;
+            for (int i = 0; i < b; i++)
+            {
+                images.Add(new ImageTensor(pixels.AsSpan(i * per, per).ToArray(), Model.Channels, Model.Resolution, Model.Resolution));
+                var v = verdicts[i];
+                records.Add(new LtgImageRecord(start + i, chunkSeeds[i], request.ClassIndex, ClassNames[request.ClassIndex], o.Weight,
+                    source is null ? 0 : o.Strength, source is not null, signal.Name, before, after[i], v.Probabilities, v.PredictedClass,
+                    v.TargetProbability, v.Consistent));
+            }
+            progress?.Report(new LtgProgress(stepsDone, stepsTotal, start + b, request.Count));
+        }
+        return new LtgBatch(images, records, o, plan.Length, guided / Math.Max(1, chunks), clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>[C, H, W] or [1, C, H, W] in [0, 1] at the model's size → [1, C, H, W] in [−1, 1].</summary>
+    private Tensor CheckSource(Tensor source, string name)
+    {
+        var x = source.dim() == 3 ? source.unsqueeze(0) : source;
+        if (x.dim() != 4 || x.shape[0] != 1 || x.shape[1] != Model.Channels || x.shape[2] != Model.Resolution || x.shape[3] != Model.Resolution)
+            throw new DiffusionInputException(name, $"source image must be [{Model.Channels},{Model.Resolution},{Model.Resolution}], got [{string.Join(",", source.shape)}]");
+        return x;
+    }
+
+    // Sampler seam: filled in on top of Coral.Diffusion.Sampling once it lands.
+    private static int[] SamplingPlan(LtgOptions o, bool fromSource) => throw new NotImplementedException();
+
+    private Tensor SampleChunk(LongtailGuidance guidance, int[] plan, Tensor? source, Tensor labels, long[] seeds, LtgOptions o, ref int guided, Action onStep)
+        => throw new NotImplementedException();
+
+    private static Tensor ToModelSpace(Tensor x01) => x01.to(ScalarType.Float32) * 2 - 1;
+}

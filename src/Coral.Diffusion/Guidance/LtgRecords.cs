@@ -1,0 +1,56 @@
+using Coral.Imaging;
+using static TorchSharp.torch;
+
+namespace Coral.Diffusion.Guidance;
+
+/// <summary>
+/// One LTG batch request: N images of one class, from a flagged source image (SDEdit at
+/// <see cref="LtgOptions.Strength"/>) or from pure noise when <see cref="Source"/> is null.
+/// </summary>
+public sealed record LtgRequest
+{
+    /// <summary>The flagged image in [0, 1], [C, H, W] or [1, C, H, W] at the diffusion model's size; null = start from noise.</summary>
+    public Tensor? Source { get; init; }
+    /// <summary>Name of the source (file, blob) for error messages and records.</summary>
+    public string SourceName { get; init; } = "image";
+    /// <summary>Target class (the scorer's prediction or given by the caller).</summary>
+    public required int ClassIndex { get; init; }
+    public required int Count { get; init; }
+    public LtgOptions Options { get; init; } = new();
+    /// <summary>Base seed; image i uses <see cref="LongtailGenerator.SeedFor"/>(Seed, i) unless <see cref="Seeds"/> is given.</summary>
+    public long Seed { get; init; }
+    /// <summary>Explicit per-image seeds (e.g. derived from a job id); length must equal <see cref="Count"/>.</summary>
+    public IReadOnlyList<long>? Seeds { get; init; }
+}
+
+/// <summary>What is recorded for one generated image (written as JSON next to its PNG).</summary>
+public sealed record LtgImageRecord(
+    int Index,
+    long Seed,
+    int ClassIndex,
+    string ClassName,
+    double Weight,
+    double Strength,
+    bool FromSource,
+    string Signal,
+    /// <summary>Signal of the source image (null when starting from noise).</summary>
+    double? SignalBefore,
+    double SignalAfter,
+    /// <summary>Ensemble-mean class probabilities of the guiding classifier.</summary>
+    float[] ClassProbabilities,
+    int PredictedClass,
+    double TargetProbability,
+    bool Consistent);
+
+/// <summary>A generated batch: images in [0, 1] at the diffusion model's size, records in the same order.</summary>
+public sealed record LtgBatch(
+    IReadOnlyList<ImageTensor> Images,
+    IReadOnlyList<LtgImageRecord> Records,
+    LtgOptions Options,
+    int StepsRun,
+    int GuidedSteps,
+    double Seconds)
+{
+    public double ConsistentShare => Records.Count == 0 ? 0 : Records.Count(r => r.Consistent) / (double)Records.Count;
+    public double MeanSignalAfter => Records.Count == 0 ? double.NaN : Records.Average(r => r.SignalAfter);
+}
