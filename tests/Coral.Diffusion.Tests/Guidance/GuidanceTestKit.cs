@@ -1,3 +1,7 @@
+using Coral.Diffusion.Networks;
+using Coral.Diffusion.Schedule;
+using Coral.Ml;
+using Coral.Ml.Classification;
 using Coral.Ml.Signals;
 using static TorchSharp.torch;
 
@@ -15,5 +19,28 @@ internal sealed class LinearSignal(Tensor a) : ILongtailSignal
         Calls++;
         using var scope = NewDisposeScope();
         return (images * a).sum([1, 2, 3]).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Tiny random models: an 8×8 3-class U-Net and a 2-member 8×8 classifier bundle with an epistemic head.</summary>
+internal static class TinyModels
+{
+    public static DiffusionModel Diffusion(int seed = 11)
+    {
+        TorchRuntime.EnsureLoaded();
+        manual_seed(seed);
+        var net = new UNet(TestNets.Tiny);
+        return new DiffusionModel(net, new GaussianDiffusion(BetaSchedule.Linear, 50),
+            ["a", "b", "c"]);
+    }
+
+    public static ClassifierBundle Classifier(int seed = 12, int height = 8)
+    {
+        TorchRuntime.EnsureLoaded();
+        manual_seed(seed);
+        var cfg = new CnnConfig(1, height, height, 3, Conv1: 4, Conv2: 8, FeatureDim: 16);
+        var members = new[] { new SmallCnn(cfg), new SmallCnn(cfg) };
+        var head = new EpistemicHead(cfg.FeatureDim, cfg.NumClasses, 8);
+        return new ClassifierBundle(cfg, ["a", "b", "c"], members, head, null, new ModelCard());
     }
 }
