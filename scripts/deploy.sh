@@ -9,7 +9,7 @@
 # role assignments in the resource group (Owner, or Contributor + Role Based Access Control Administrator).
 # Nothing here handles a storage key, SAS or password: every app authenticates with its managed identity.
 # The one host-managed secret, the scorer's blobs_extension system key, goes straight from the running app into
-# the Event Grid subscription through a mode-600 temp parameters file that is deleted on exit.
+# the Event Grid subscription through mode-600 temp files that are deleted on exit.
 #
 # This script cannot run on the project's dev machines or in CI (no Azure access there); see docs/operations.md.
 set -euo pipefail
@@ -130,23 +130,45 @@ deploy scorerImage="$SCORER_IMAGE" generatorImage="$GENERATOR_IMAGE"
 # and the URL carries the host's blobs_extension system key, which exists only once the host has started.
 say "waiting for the scorer's function '$FUNCTION_NAME' to be indexed"
 for i in $(seq 1 60); do
-  if az containerapp function list -g "$RG" -n "$SCORER_APP" --query "[].name" -o tsv 2>/dev/null | grep -qx "$FUNCTION_NAME"; then
+  # Names may come back as "<app>/<function>": match the last segment.
+  if az containerapp function list -g "$RG" -n "$SCORER_APP" --query "[].name" -o tsv 2>/dev/null | grep -Eq "(^|/)${FUNCTION_NAME}\$"; then
     break
   fi
   [ "$i" -lt 60 ] || die "function $FUNCTION_NAME did not appear in $SCORER_APP within 10 minutes (check its logs)"
   sleep 10
 done
 
-KEY="$(az containerapp function keys show -g "$RG" -n "$SCORER_APP" --key-type systemKey --key-name blobs_extension --query value -o tsv 2>/dev/null || true)"
-[ -n "$KEY" ] || die "could not read the scorer's blobs_extension system key (az containerapp function keys show)"
+# The key goes from the CLI's JSON straight into a mode-600 parameters file; it is never printed or put on a
+# command line. (The response shape of this preview command group is read defensively.)
 umask 077
-python3 - "$TMP/key.parameters.json" "$KEY" <<'PY'
+az containerapp function keys list -g "$RG" -n "$SCORER_APP" --key-type systemKey -o json > "$TMP/keys.json" \
+  || die "could not list the scorer's system keys (az containerapp function keys list)"
+python3 - "$TMP/keys.json" "$TMP/key.parameters.json" <<'PY' || die "no blobs_extension system key on the scorer yet"
 import json, sys
+def find(node):
+    if isinstance(node, dict):
+        if node.get("name") == "blobs_extension" and isinstance(node.get("value"), str):
+            return node["value"]
+        if isinstance(node.get("blobs_extension"), str):
+            return node["blobs_extension"]
+        children = node.values()
+    elif isinstance(node, list):
+        children = node
+    else:
+        return None
+    for child in children:
+        found = find(child)
+        if found:
+            return found
+    return None
+key = find(json.load(open(sys.argv[1])))
+if not key:
+    sys.exit(1)
 json.dump({"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
            "contentVersion": "1.0.0.0",
-           "parameters": {"scorerBlobsExtensionKey": {"value": sys.argv[2]}}}, open(sys.argv[1], "w"))
+           "parameters": {"scorerBlobsExtensionKey": {"value": key}}}, open(sys.argv[2], "w"))
 PY
-unset KEY
+rm -f "$TMP/keys.json"
 
 say "pass 3/3: Event Grid subscription (BlobCreated under incoming/ -> scorer)"
 deploy scorerImage="$SCORER_IMAGE" generatorImage="$GENERATOR_IMAGE" "@$TMP/key.parameters.json"
