@@ -153,6 +153,9 @@ public static class Json
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
+    /// <summary>One line per record (JSON Lines).</summary>
+    public static readonly JsonSerializerOptions Compact = new(Options) { WriteIndented = false };
+
     public static JsonObject ToObject<T>(T value) => JsonSerializer.SerializeToNode(value, Options)!.AsObject();
     public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);
 }

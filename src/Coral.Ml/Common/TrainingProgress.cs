@@ -57,7 +57,8 @@ public sealed class SpectreProgress : ITrainingProgress
         public void Report(TrainingStep s)
         {
             // One line per finished epoch keeps logs readable.
-            if (s.Done < s.Total || (lastEpoch.TryGetValue(s.Task, out var e) && e == s.Epoch)) return;
+            long perEpoch = s.Total / Math.Max(1, s.Epochs);
+            if (s.Done < (long)s.Epoch * perEpoch || (lastEpoch.TryGetValue(s.Task, out var e) && e == s.Epoch)) return;
             lastEpoch[s.Task] = s.Epoch;
             Console.WriteLine($"{s.Task} epoch {s.Epoch}/{s.Epochs} loss {s.Loss:F4} {s.ExamplesPerSecond:F0} ex/s");
         }

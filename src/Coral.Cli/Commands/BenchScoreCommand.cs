@@ -1,0 +1,45 @@
+using System.CommandLine;
+using Coral.Data;
+using Coral.Imaging;
+using Coral.Ml.Classification;
+using Coral.Ml.Common;
+using Coral.Ml.Evaluation;
+using Spectre.Console;
+
+namespace Coral.Cli.Commands;
+
+/// <summary>`coral bench score`: scorer images/s at batch 1/16/256, matmul roof, achieved fraction, RSS after 2k vs 20k images.</summary>
+public static class BenchScoreCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "classifier bundle folder or .ckpt", DefaultValueFactory = _ => "models/classifier" };
+        var data = new Option<string>("--data") { Description = "Fashion-MNIST folder (test images are the input)", DefaultValueFactory = _ => FashionMnist.DefaultDirectory };
+        var batches = new Option<int[]>("--batch") { Description = "batch sizes", DefaultValueFactory = _ => [1, 16, 256], AllowMultipleArgumentsPerToken = true };
+        var output = new Option<string>("--out") { Description = "JSON report", DefaultValueFactory = _ => "docs/results/classifier-bench.json" };
+        var cmd = new Command("score", "Benchmark the default scorer (images/s, fraction of the matmul roof, resident memory).") { model, data, batches, output };
+        cmd.SetAction(parse =>
+        {
+            string modelPath = parse.GetValue(model)!;
+            using var bundle = ClassifierBundle.Load(modelPath);
+            var test = FashionMnist.Load(FashionMnist.Split.Test, parse.GetValue(data));
+            var images = Enumerable.Range(0, Math.Min(5120, test.Count))
+                .Select(i => new ImageTensor(test.Image(i).ToArray().Select(b => b / 255f).ToArray(), test.Channels, test.Height, test.Width)).ToArray();
+            var report = ScoreBenchmark.Run(bundle, images, modelPath, parse.GetValue(batches)!, line => AnsiConsole.MarkupLine(Markup.Escape(line))) with
+            {
+                GitCommit = GitInfo.Commit(), Command = "coral " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
+            };
+            AtomicFile.WriteAllText(parse.GetValue(output)!, Json.Serialize(report));
+            var table = new Table().AddColumns("mode", "batch", "images/s", "MFLOP/image", "GFLOP/s", "of matmul roof");
+            foreach (var r in report.Rows)
+                table.AddRow(Markup.Escape(r.Mode), r.BatchSize.ToString(), $"{r.ImagesPerSecond:F0}", $"{r.MflopPerImage:F2}", $"{r.AchievedGflops:F2}", $"{r.FractionOfMatmul:P1}");
+            AnsiConsole.Write(table);
+            string Mark(bool ok) => ok ? "[green]met[/]" : "[red]missed[/]";
+            AnsiConsole.MarkupLine($"matmul roof {report.MatmulGflops:F1} GFLOP/s ({report.TorchThreads} torch threads, load {Markup.Escape(report.LoadAverageAtStart)})");
+            AnsiConsole.MarkupLine($"≥ 2000 images/s at batch 256: {Mark(report.MeetsImagesPerSecond)}; ≥ 30% of roof: {Mark(report.MeetsFractionOfMatmul)}; " +
+                $"RSS {report.RssAfter2kBytes / 1048576.0:F1} → {report.RssAfter20kBytes / 1048576.0:F1} MiB ({report.RssGrowth:+0.0%;-0.0%}): {Mark(report.MeetsRss)}");
+            return 0;
+        });
+        return cmd;
+    }
+}

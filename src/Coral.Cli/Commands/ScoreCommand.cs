@@ -1,0 +1,97 @@
+using System.CommandLine;
+using System.Text.Json;
+using Coral.Imaging;
+using Coral.Ml.Classification;
+using Coral.Ml.Common;
+using Coral.Ml.Scoring;
+using Coral.Ml.Signals;
+using Spectre.Console;
+
+namespace Coral.Cli.Commands;
+
+/// <summary>`coral score &lt;files or folders&gt;`: prediction, every longtail signal and the flag, as a table and JSON Lines.</summary>
+public static class ScoreCommand
+{
+    private static readonly HashSet<string> ImageExtensions = new(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
+
+    public static Command Create()
+    {
+        var paths = new Argument<string[]>("paths") { Description = "image files or folders (folders: their image files, recursively)", Arity = ArgumentArity.OneOrMore };
+        var model = new Option<string>("--model") { Description = "classifier bundle folder or .ckpt", DefaultValueFactory = _ => "models/classifier" };
+        var output = new Option<string>("--out") { Description = "JSON Lines output, one record per image", DefaultValueFactory = _ => "scores.jsonl" };
+        var batch = new Option<int>("--batch") { Description = "images per forward pass", DefaultValueFactory = _ => 256 };
+        var wrongSize = new Option<WrongSizePolicy>("--wrong-size") { Description = "images whose size differs from the classifier input: refuse or resize (with a note)", DefaultValueFactory = _ => WrongSizePolicy.Refuse };
+        var flagSignal = new Option<string?>("--flag-signal") { Description = "signal deciding the flag (default: the calibrated one)" };
+        var noEnsemble = new Option<bool>("--no-ensemble") { Description = "one forward pass: skip the ensemble mutual information" };
+        var cmd = new Command("score", "Score images with the classifier: prediction, longtail signals and the calibrated flag.")
+        {
+            paths, model, output, batch, wrongSize, flagSignal, noEnsemble,
+        };
+        cmd.SetAction(parse =>
+        {
+            using var bundle = ClassifierBundle.Load(parse.GetValue(model)!);
+            var options = new ScorerOptions
+            {
+                BatchSize = parse.GetValue(batch), WrongSize = parse.GetValue(wrongSize), IncludeEnsemble = !parse.GetValue(noEnsemble),
+                FlagSignal = parse.GetValue(flagSignal) is { } fs ? LongtailSignals.Parse(fs) : null,
+            };
+            var scorer = new ImageScorer(bundle, options);
+            var files = Expand(parse.GetValue(paths)!);
+            var (c, h, w) = bundle.InputShape;
+            var decodeOptions = new ImageDecodeOptions { Channels = c };
+            var images = new List<ImageTensor>();
+            var names = new List<string>();
+            int failed = 0;
+            foreach (var file in files)
+            {
+                try
+                {
+                    var image = ImageCodec.Decode(File.ReadAllBytes(file), decodeOptions, file);
+                    // Refuse per file, so one odd image does not stop the rest.
+                    if (options.WrongSize == WrongSizePolicy.Refuse && (image.Height != h || image.Width != w))
+                        throw new ImageShapeMismatchException(file, $"image is {image.Width}x{image.Height} but the classifier takes {w}x{h}; pass --wrong-size resize to convert");
+                    images.Add(image);
+                    names.Add(file);
+                }
+                catch (Exception e) when (e is ImageDecodeException or ImageShapeMismatchException or IOException or UnauthorizedAccessException)
+                {
+                    failed++;
+                    AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+                }
+            }
+            var results = scorer.Score(images, names);
+            string outPath = parse.GetValue(output)!;
+            AtomicFile.WriteAllText(outPath, string.Concat(results.Select(r => JsonSerializer.Serialize(r, Json.Compact) + "\n")));
+
+            var table = new Table().AddColumns("image", "predicted", "p");
+            foreach (var k in scorer.Signals) table.AddColumn(LongtailSignals.NameOf(k));
+            table.AddColumn("flagged");
+            foreach (var r in results)
+            {
+                var row = new List<string> { Markup.Escape(r.Source), Markup.Escape(r.PredictedName), $"{r.Probabilities[r.PredictedClass]:F3}" };
+                row.AddRange(scorer.Signals.Select(k => r.Signals[LongtailSignals.NameOf(k)].ToString("G4")));
+                row.Add(r.Flagged ? "[yellow]yes[/]" : "no");
+                table.AddRow(row.ToArray());
+            }
+            AnsiConsole.Write(table);
+            var flagInfo = results.FirstOrDefault() is { FlagSignal: { } sig, Threshold: { } thr } ? $" (flag: {sig} > {thr:G4})" : "";
+            AnsiConsole.MarkupLine(Markup.Escape($"{results.Count} scored, {results.Count(r => r.Flagged)} flagged{flagInfo}, {failed} failed; wrote {outPath}"));
+            foreach (var r in results.Where(r => r.Note is not null)) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(r.Source)}: {Markup.Escape(r.Note!)}[/]");
+            return failed > 0 ? CliErrors.BadInput : 0;
+        });
+        return cmd;
+    }
+
+    private static List<string> Expand(IEnumerable<string> paths)
+    {
+        var files = new List<string>();
+        foreach (var p in paths)
+        {
+            if (Directory.Exists(p))
+                files.AddRange(Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories).Where(f => ImageExtensions.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal));
+            else if (File.Exists(p)) files.Add(p);
+            else throw new FileNotFoundException($"{p}: no such file or folder", p);
+        }
+        return files;
+    }
+}

@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using Coral.Imaging;
+using Coral.Ml.Classification;
+using Coral.Ml.Scoring;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Coral.Ml.Evaluation;
+
+public sealed record BenchRow(string Mode, int BatchSize, int Images, double ImagesPerSecond, double MflopPerImage, double AchievedGflops, double FractionOfMatmul);
+
+public sealed record BenchReport
+{
+    public string Bundle { get; init; } = "";
+    public int Members { get; init; }
+    public int TorchThreads { get; init; }
+    public int ProcessorCount { get; init; }
+    public string LoadAverageAtStart { get; init; } = "";
+    public double MatmulGflops { get; init; }
+    public IReadOnlyList<BenchRow> Rows { get; init; } = [];
+    public long RssAfter2kBytes { get; init; }
+    public long RssAfter20kBytes { get; init; }
+    public double RssGrowth { get; init; }
+    public double TargetImagesPerSecondAt256 { get; init; } = 2000;
+    public double TargetFractionOfMatmul { get; init; } = 0.30;
+    public double TargetRssGrowth { get; init; } = 0.05;
+    public bool MeetsImagesPerSecond { get; init; }
+    public bool MeetsFractionOfMatmul { get; init; }
+    public bool MeetsRss { get; init; }
+    public string GitCommit { get; init; } = "";
+    public string Command { get; init; } = "";
+}
+
+/// <summary>
+/// `coral bench score`: images/s of the scorer at several batch sizes, the matmul roof measured in the same
+/// process, the model's achieved GFLOP/s as a fraction of it, and resident memory after 2k vs 20k images.
+/// A benchmark, never a unit test: the machine is shared and timings are noisy (best of several runs).
+/// </summary>
+public static class ScoreBenchmark
+{
+    public static BenchReport Run(ClassifierBundle bundle, IReadOnlyList<ImageTensor> images, string bundlePath, int[] batchSizes, Action<string>? log = null)
+    {
+        log ??= _ => { };
+        TorchRuntime.EnsureLoaded();
+        string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
+        double roof = MatmulGflops();
+        log($"matmul 1024x1024 float32: {roof:F1} GFLOP/s");
+        double headFlops = bundle.Head is { } h ? 2.0 * ((h.FeatureDim + h.NumClasses) * h.Hidden + h.Hidden) : 0;
+        double one = bundle.Config.FlopsPerImage();
+        var modes = new (string Name, ScorerOptions Options, double Flops)[]
+        {
+            ("all signals (K passes)", new ScorerOptions { IncludeEnsemble = true }, one * bundle.NumMembers + headFlops),
+            ("one pass (no ensemble MI)", new ScorerOptions { IncludeEnsemble = false }, one + headFlops),
+        };
+        var rows = new List<BenchRow>();
+        foreach (var (name, options, flops) in modes)
+            foreach (int b in batchSizes)
+            {
+                var scorer = new ImageScorer(bundle, options with { BatchSize = b });
+                int n = Math.Min(images.Count, b == 1 ? 400 : b < 64 ? 2000 : 5120);
+                var subset = Take(images, n);
+                scorer.Score(Take(images, Math.Min(n, b * 2))); // warm-up
+                double best = double.MaxValue;
+                for (int rep = 0; rep < 3; rep++)
+                {
+                    var clock = Stopwatch.StartNew();
+                    scorer.Score(subset);
+                    best = Math.Min(best, clock.Elapsed.TotalSeconds);
+                }
+                double ips = n / best;
+                double achieved = ips * flops / 1e9;
+                rows.Add(new BenchRow(name, b, n, ips, flops / 1e6, achieved, achieved / roof));
+                log($"{name}, batch {b}: {ips:F0} images/s, {achieved:F2} GFLOP/s ({achieved / roof:P1} of matmul)");
+            }
+
+        var (rss2k, rss20k) = RssAfter(bundle, images);
+        var at256 = rows.First(r => r.BatchSize == batchSizes.Max() && r.Mode == modes[0].Name);
+        return new BenchReport
+        {
+            Bundle = bundlePath, Members = bundle.NumMembers, TorchThreads = torch.get_num_threads(), ProcessorCount = Environment.ProcessorCount,
+            LoadAverageAtStart = load, MatmulGflops = roof, Rows = rows,
+            RssAfter2kBytes = rss2k, RssAfter20kBytes = rss20k, RssGrowth = (double)(rss20k - rss2k) / rss2k,
+            MeetsImagesPerSecond = at256.ImagesPerSecond >= 2000, MeetsFractionOfMatmul = at256.FractionOfMatmul >= 0.30,
+            MeetsRss = Math.Abs((double)(rss20k - rss2k) / rss2k) <= 0.05,
+        };
+    }
+
+    /// <summary>Resident set size after scoring 2,000 and then 20,000 images in total (default scorer, batch 256).</summary>
+    private static (long After2k, long After20k) RssAfter(ClassifierBundle bundle, IReadOnlyList<ImageTensor> images)
+    {
+        var scorer = new ImageScorer(bundle, new ScorerOptions { BatchSize = 256 });
+        long after2k = 0;
+        int scored = 0;
+        while (scored < 20000)
+        {
+            int n = Math.Min(2000, 20000 - scored);
+            _ = scorer.Score(Take(images, n));
+            scored += n;
+            if (scored == 2000) after2k = Rss();
+        }
+        return (after2k, Rss());
+    }
+
+    private static long Rss()
+    {
+        // Collect managed garbage first so the figure tracks native (libtorch) memory and real leaks.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        using var p = Process.GetCurrentProcess();
+        p.Refresh();
+        return p.WorkingSet64;
+    }
+
+    private static IReadOnlyList<ImageTensor> Take(IReadOnlyList<ImageTensor> images, int n) =>
+        Enumerable.Range(0, n).Select(i => images[i % images.Count]).ToArray();
+
+    /// <summary>Best-of-3 GFLOP/s of a 1024×1024 float32 matmul: the practical compute roof of this machine.</summary>
+    public static double MatmulGflops(int n = 1024, int reps = 10)
+    {
+        using var scope = NewDisposeScope();
+        using var mode = torch.inference_mode();
+        var a = randn(n, n);
+        var b = randn(n, n);
+        for (int i = 0; i < 2; i++) using (NewDisposeScope()) a.matmul(b);
+        double best = double.MaxValue;
+        for (int rep = 0; rep < 3; rep++)
+        {
+            var clock = Stopwatch.StartNew();
+            for (int i = 0; i < reps; i++) using (NewDisposeScope()) a.matmul(b);
+            best = Math.Min(best, clock.Elapsed.TotalSeconds);
+        }
+        return 2.0 * n * n * n * reps / best / 1e9;
+    }
+}
