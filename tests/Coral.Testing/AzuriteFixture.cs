@@ -24,6 +24,11 @@ public sealed class AzuriteFixture : IAsyncLifetime
     public static string UniqueName(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(63, prefix.Length + 33)].ToLowerInvariant();
 }
 
+/// <remarks>
+/// xUnit v2 only honours a [CollectionDefinition] declared in the test assembly itself, so each test project
+/// that uses the fixture also declares <c>[CollectionDefinition(AzuriteCollection.Name)] class X : ICollectionFixture&lt;AzuriteFixture&gt;;</c>
+/// (see tests/Coral.Pipeline.Tests/AzuriteCollectionDefinition.cs).
+/// </remarks>
 [CollectionDefinition(Name)]
 public sealed class AzuriteCollection : ICollectionFixture<AzuriteFixture>
 {

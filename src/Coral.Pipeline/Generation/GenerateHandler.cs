@@ -18,11 +18,13 @@ public enum GenerateOutcome { Generated, AlreadyDone, Poisoned }
 /// a batch without a manifest is incomplete and invisible to review. A blob lease per job keeps duplicate
 /// deliveries from generating the same job concurrently; a crashed holder's lease simply expires.
 /// </summary>
-public sealed class GenerateHandler(PipelineStorage storage, ILongtailBatchGenerator generator, ILogger<GenerateHandler> logger)
+public sealed class GenerateHandler(PipelineStorage storage, ILongtailBatchGenerator generator, ILogger<GenerateHandler> logger,
+    TimeSpan? leaseDuration = null)
 {
     private readonly AtomicBlobWriter _writer = new(storage);
 
-    public static TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(Defaults.JobLeaseSeconds);
+    /// <summary>15..60 s (the blob lease limits); renewed while the job runs, expires if the worker dies.</summary>
+    public TimeSpan LeaseDuration { get; } = leaseDuration ?? TimeSpan.FromSeconds(Defaults.JobLeaseSeconds);
 
     public static string ManifestName(string jobId) => jobId + ".json";
 
@@ -61,7 +63,7 @@ public sealed class GenerateHandler(PipelineStorage storage, ILongtailBatchGener
 
     public async Task<GenerateOutcome> HandleAsync(LongtailJob job, CancellationToken ct)
     {
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = job.JobId });
+        using var scope = logger.BeginScope("JobId={JobId}", job.JobId);
         var manifestBlob = storage.Manifests.GetBlobClient(ManifestName(job.JobId));
         if (await manifestBlob.ExistsAsync(ct))
         {

@@ -19,7 +19,8 @@ public sealed record LocalHostOptions
 /// Runs the same handlers as the Functions apps: the blob scanner feeds the scorer, the queue consumer feeds
 /// the generator. Cancel the token (Ctrl-C) to stop: in-flight messages are handed back at once.
 /// </summary>
-public sealed class LocalHost(PipelineStorage storage, ScoreHandler scorer, GenerateHandler generator, LocalHostOptions options,
+/// <remarks>With no generator (the model is not available) it only scores; jobs wait on the queue, untouched.</remarks>
+public sealed class LocalHost(PipelineStorage storage, ScoreHandler scorer, GenerateHandler? generator, LocalHostOptions options,
     ILoggerFactory loggers)
 {
     private readonly ILogger _log = loggers.CreateLogger("Coral.Pipeline.LocalHost");
@@ -44,7 +45,9 @@ public sealed class LocalHost(PipelineStorage storage, ScoreHandler scorer, Gene
                 try { await Task.Delay(options.ScanInterval, stop.Token); } catch (OperationCanceledException) { break; }
             }
         });
-        var consuming = Task.Run(() => consumer.RunAsync(HandleJobAsync, stop.Token));
+        var consuming = generator is null ? Task.CompletedTask : Task.Run(() => consumer.RunAsync(HandleJobAsync, stop.Token));
+        if (generator is null)
+            _log.LogWarning("No generator: scoring only; flagged jobs stay on {Queue} until a host with the generator consumes them", storage.Jobs.Name);
 
         if (options.UntilIdle)
         {
@@ -54,9 +57,10 @@ public sealed class LocalHost(PipelineStorage storage, ScoreHandler scorer, Gene
                 try { await Task.Delay(options.ScanInterval, stop.Token); } catch (OperationCanceledException) { break; }
                 if (lastScan != 0) continue;
                 var props = await storage.Jobs.GetPropertiesAsync(stop.Token);
-                if (props.Value.ApproximateMessagesCount == 0 && lastScan == 0)
+                if ((generator is null || props.Value.ApproximateMessagesCount == 0) && lastScan == 0)
                 {
-                    _log.LogInformation("Idle: every incoming blob is scored and {Queue} is empty", storage.Jobs.Name);
+                    _log.LogInformation("Idle: every incoming blob is scored; {Queue} holds {Count} messages", storage.Jobs.Name,
+                        props.Value.ApproximateMessagesCount);
                     stop.Cancel();
                 }
             }
@@ -68,7 +72,7 @@ public sealed class LocalHost(PipelineStorage storage, ScoreHandler scorer, Gene
 
     private async Task HandleJobAsync(Azure.Storage.Queues.Models.QueueMessage message, CancellationToken ct)
     {
-        await generator.HandleMessageAsync(message.MessageText, message.MessageId, message.DequeueCount, ct);
+        await generator!.HandleMessageAsync(message.MessageText, message.MessageId, message.DequeueCount, ct);
     }
 }
 

@@ -13,6 +13,8 @@ public sealed record QueueConsumerOptions
     public TimeSpan VisibilityTimeout { get; init; } = TimeSpan.FromSeconds(Defaults.VisibilityTimeoutSeconds);
     public int MaxDequeueCount { get; init; } = Defaults.MaxDequeueCount;
     public TimeSpan MaxPollDelay { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>How long a job whose lease is held elsewhere waits before its next try (about one lease).</summary>
+    public TimeSpan BusyRetryDelay { get; init; } = TimeSpan.FromSeconds(Defaults.JobLeaseSeconds);
 }
 
 /// <summary>What lands in the poison queue: the original message untouched, plus why it was given up on.</summary>
@@ -56,7 +58,7 @@ public sealed class QueueConsumer(QueueClient queue, QueueClient poison, QueueCo
         var received = await queue.ReceiveMessagesAsync(1, options.VisibilityTimeout, ct);
         if (received.Value.Length == 0) return false;
         var message = received.Value[0];
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["MessageId"] = message.MessageId, ["DequeueCount"] = message.DequeueCount });
+        using var scope = logger.BeginScope("MessageId={MessageId} DequeueCount={DequeueCount}", message.MessageId, message.DequeueCount);
 
         if (message.DequeueCount > options.MaxDequeueCount)
         {
@@ -84,7 +86,13 @@ public sealed class QueueConsumer(QueueClient queue, QueueClient poison, QueueCo
         {
             await renewal.StopAsync();
             string reason = $"{e.GetType().Name}: {e.Message}";
-            if (e is PermanentJobException)
+            if (e is JobBusyException)
+            {
+                // Another worker (or a dead one whose lease has not expired) holds the job: come back after the lease.
+                logger.LogInformation("Message {MessageId}: {Reason}; retrying after {Delay}", message.MessageId, e.Message, options.BusyRetryDelay);
+                await TryUpdateVisibilityAsync(message.MessageId, renewal.PopReceipt, options.BusyRetryDelay);
+            }
+            else if (e is PermanentJobException)
             {
                 await MoveToPoisonAsync(message, renewal.PopReceipt, "permanent failure: " + reason, CancellationToken.None);
             }

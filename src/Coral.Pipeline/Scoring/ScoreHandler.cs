@@ -49,7 +49,7 @@ public sealed class ScoreHandler(PipelineStorage storage, IImageScorer scorer, S
             }
             string etag = JobIds.NormalizeEtag(props.ETag.ToString());
             string jobId = JobIds.Derive(blob.Name, etag);
-            using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = jobId, ["Blob"] = blob.Name });
+            using var scope = logger.BeginScope("JobId={JobId} Blob={Blob}", jobId, blob.Name);
 
             var existing = await TryReadRecordAsync(jobId, ct);
             if (existing is not null)

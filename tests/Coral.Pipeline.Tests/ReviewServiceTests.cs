@@ -1,0 +1,60 @@
+using Coral.Pipeline.Manifests;
+using Coral.Pipeline.Review;
+using Coral.Testing;
+using static Coral.Pipeline.Tests.PipelineTestKit;
+
+namespace Coral.Pipeline.Tests;
+
+[Collection(AzuriteCollection.Name)]
+public class ReviewServiceTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task Approve_copies_to_curated_by_class_and_reject_removes_the_copy()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        var job = await FlaggedJobAsync(s);
+        await Generator(s).HandleAsync(job, default);
+        var review = new ReviewService(s);
+
+        var m = await review.SetStatusAsync(job.JobId, [], ReviewStatus.Approved, "alice", default);
+
+        m.Images.Should().OnlyContain(i => i.Status == ReviewStatus.Approved && i.ReviewedBy == "alice" && i.CuratedPath != null);
+        var curated = await NamesAsync(s.Curated);
+        curated.Should().BeEquivalentTo(m.Images.Select(i => i.CuratedPath));
+        curated.Should().OnlyContain(p => p.StartsWith(FakeImageScorer.Classes[job.Score.PredictedClass] + "/"));
+        var bytes = (await s.Curated.GetBlobClient(m.Images[0].CuratedPath!).DownloadContentAsync()).Value.Content.ToArray();
+        Generation.GenerateHandler.Sha256(bytes).Should().Be(m.Images[0].Sha256);
+
+        m = await review.SetStatusAsync(job.JobId, [0], ReviewStatus.Rejected, "bob", default);
+        (await NamesAsync(s.Curated)).Should().HaveCount(m.Images.Count - 1);
+        (await review.ListAsync(default)).Single().Should().Match<ManifestSummary>(x => x.Approved == m.Images.Count - 1 && x.Rejected == 1);
+    }
+
+    [Fact]
+    public async Task Concurrent_reviewers_lose_no_update()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        var job = await FlaggedJobAsync(s, images: 8);
+        await Generator(s).HandleAsync(job, default);
+        var review = new ReviewService(s);
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            review.SetStatusAsync(job.JobId, [i], i % 2 == 0 ? ReviewStatus.Approved : ReviewStatus.Rejected, $"r{i}", default)));
+
+        var (m, _) = await review.ReadAsync(job.JobId, default);
+        m.Images.Should().OnlyContain(i => i.Status == (i.Index % 2 == 0 ? ReviewStatus.Approved : ReviewStatus.Rejected) && i.ReviewedBy == $"r{i.Index}");
+    }
+
+    [Fact]
+    public async Task Unknown_job_or_image_is_a_typed_error_naming_it()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        var review = new ReviewService(s);
+        await FluentActions.Awaiting(() => review.ReadAsync("nope-0000000000000000", default))
+            .Should().ThrowAsync<ReviewTargetException>().WithMessage("*nope-0000000000000000*");
+        var job = await FlaggedJobAsync(s);
+        await Generator(s).HandleAsync(job, default);
+        await FluentActions.Awaiting(() => review.SetStatusAsync(job.JobId, [42], ReviewStatus.Approved, "x", default))
+            .Should().ThrowAsync<ReviewTargetException>().WithMessage("*42*");
+    }
+}
