@@ -7,6 +7,7 @@ public static class CommandGroups
 {
     public static readonly Command Train = new("train", "Train models (classifier, diffusion).")
     {
+        TrainDiffusionCommand.Create(),
         TrainClassifierCommand.Create(),
     };
 
