@@ -85,7 +85,16 @@ deploy() {
     --parameters gpuProfileType="$GPU_PROFILE" deployOpenAi="$OPENAI" "$@" \
     --query properties.outputs -o json > "$TMP/outputs.json"
 }
-out() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]["value"])' "$TMP/outputs.json" "$1"; }
+# outputs <name>...: sets shell variables OUT_<name> from the last pass's outputs (one python call).
+outputs() {
+  eval "$(python3 - "$TMP/outputs.json" "$@" <<'PY'
+import json, shlex, sys
+o = json.load(open(sys.argv[1]))
+for name in sys.argv[2:]:
+    print(f"OUT_{name}={shlex.quote(str(o[name]['value']))}")
+PY
+)"
+}
 
 # Keep whatever the apps run now on the infrastructure pass, so a redeploy never rolls them back to the placeholder.
 current_image() {
@@ -104,11 +113,12 @@ done
 
 say "pass 1/3: infrastructure (storage, identities, roles, registry, environment, apps)"
 deploy "${image_args[@]}"
-REGISTRY="$(out registryName)"
-LOGIN_SERVER="$(out registryLoginServer)"
-SCORER_APP="$(out scorerAppName)"
-GENERATOR_APP="$(out generatorAppName)"
-FUNCTION_NAME="$(out scorerFunctionName)"
+outputs registryName registryLoginServer scorerAppName generatorAppName scorerFunctionName
+REGISTRY="$OUT_registryName"
+LOGIN_SERVER="$OUT_registryLoginServer"
+SCORER_APP="$OUT_scorerAppName"
+GENERATOR_APP="$OUT_generatorAppName"
+FUNCTION_NAME="$OUT_scorerFunctionName"
 
 SCORER_IMAGE="$LOGIN_SERVER/coral-scorer:$TAG"
 GENERATOR_IMAGE="$LOGIN_SERVER/coral-generator:$TAG"

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Coral.Infra.Tests.Infra;
 
 namespace Coral.Infra.Tests;
@@ -17,37 +16,30 @@ public sealed class DeployScriptRunTests : IDisposable
     public DeployScriptRunTests()
     {
         Directory.CreateDirectory(_dir);
-        // The stub answers the handful of commands deploy.sh uses and logs one JSON line per call.
-        File.WriteAllText(Path.Combine(_dir, "az"), $$$"""
+        // The stub answers the handful of commands deploy.sh uses. It logs each call's arguments as one line
+        // (separated by \x1f) and keeps a copy of any @parameters file it was given, named after the call's line.
+        File.WriteAllText(Path.Combine(_dir, "az"), """
             #!/usr/bin/env bash
-            python3 - "$@" <<'PY'
-            import json, os, sys
-            args = sys.argv[1:]
-            entry = {"args": args}
-            for a in args:
-                if a.startswith("@") and os.path.isfile(a[1:]):
-                    entry["file:" + os.path.basename(a[1:])] = open(a[1:]).read()
-            with open(os.environ["STUB_LOG"], "a") as log:
-                log.write(json.dumps(entry) + "\n")
-            cmd = " ".join(args[:3])
-            def arg(name):
-                return args[args.index(name) + 1] if name in args else None
-            if cmd.startswith("deployment group show") or cmd.startswith("containerapp show"):
-                sys.exit(3)  # nothing deployed before
-            if cmd.startswith("bicep build-params"):
-                json.dump({"parameters": {}}, open(arg("--outfile"), "w"))
-            elif cmd.startswith("deployment group create"):
-                outputs = {"registryName": "coralacrx", "registryLoginServer": "coralacrx.azurecr.io",
-                           "scorerAppName": "ca-coral-scorer", "generatorAppName": "ca-coral-generator",
-                           "scorerFunctionName": "Score", "dataStorageAccountName": "coraldatax"}
-                print(json.dumps({k: {"type": "String", "value": v} for k, v in outputs.items()}))
-            elif cmd.startswith("containerapp function list"):
-                print("ca-coral-scorer/Score")
-            elif cmd.startswith("containerapp function keys"):
-                print(json.dumps({"keys": [{"name": "durabletask_extension", "value": "other"},
-                                           {"name": "blobs_extension", "value": "{{{Key}}}"}]}))
-            PY
-            """.Replace("\r", ""));
+            { printf '%s\x1f' "$@"; printf '\n'; } >> "$STUB_LOG"
+            n=$(wc -l < "$STUB_LOG")
+            for a in "$@"; do
+              case "$a" in @*) [ -f "${a#@}" ] && cp "${a#@}" "$STUB_LOG.$n.$(basename "${a#@}")" ;; esac
+            done
+            prev=""
+            for a in "$@"; do [ "$prev" = "--outfile" ] && outfile="$a"; prev="$a"; done
+            case "$1 $2 $3" in
+              "deployment group show"|"containerapp show "*) exit 3 ;;
+              "bicep build-params "*) echo '{"parameters": {}}' > "$outfile" ;;
+              "deployment group create")
+                echo '{"registryName": {"value": "coralacrx"}, "registryLoginServer": {"value": "coralacrx.azurecr.io"},'
+                echo ' "scorerAppName": {"value": "ca-coral-scorer"}, "generatorAppName": {"value": "ca-coral-generator"},'
+                echo ' "scorerFunctionName": {"value": "Score"}, "dataStorageAccountName": {"value": "coraldatax"}}' ;;
+              "containerapp function list") echo "ca-coral-scorer/Score" ;;
+              "containerapp function keys")
+                echo '{"keys": [{"name": "durabletask_extension", "value": "other"}, {"name": "blobs_extension", "value": "KEY"}]}' ;;
+            esac
+            exit 0
+            """.Replace("KEY", Key).Replace("\r", ""));
         if (!OperatingSystem.IsWindows())
             File.SetUnixFileMode(Path.Combine(_dir, "az"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
@@ -56,8 +48,6 @@ public sealed class DeployScriptRunTests : IDisposable
     {
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }
-
-    private static string Args(JsonElement call) => string.Join(' ', call.GetProperty("args").EnumerateArray().Select(a => a.GetString()));
 
     [Fact]
     public async Task Deploys_infra_then_images_then_apps_then_event_grid_with_the_key_only_in_a_file()
@@ -84,20 +74,21 @@ public sealed class DeployScriptRunTests : IDisposable
         p.ExitCode.Should().Be(0, output);
         output.Should().NotContain(Key, "the host key is never printed");
 
-        var calls = File.ReadAllLines(log).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        var argv = calls.Select(c => c.GetProperty("args").EnumerateArray().Select(a => a.GetString()!).ToList()).ToList();
+        var argv = File.ReadAllLines(log).Select(l => l.TrimEnd('\x1f').Split('\x1f').ToList()).ToList();
+        string? FileOfCall(int index, string name) =>
+            File.Exists(log + "." + (index + 1) + "." + name) ? File.ReadAllText(log + "." + (index + 1) + "." + name) : null;
         argv.Should().NotContain(a => a.Any(x => x.Contains(Key)), "the key never appears on a command line");
 
-        var deploys = calls.Where(c => c.GetProperty("args")[0].GetString() == "deployment" && c.GetProperty("args")[2].GetString() == "create").ToList();
+        var deploys = Enumerable.Range(0, argv.Count).Where(i => argv[i][0] == "deployment" && argv[i][2] == "create").ToList();
         deploys.Should().HaveCount(3);
-        var deployArgs = deploys.Select(Args).ToList();
+        var deployArgs = deploys.Select(i => string.Join(' ', argv[i])).ToList();
         deployArgs.Should().OnlyContain(d => d.Contains("--template-file infra/main.bicep") && d.Contains("gpuProfileType=Consumption-GPU-NC24-A100"));
-        Args(deploys[0]).Should().NotContain("scorerImage=", "first pass on a new group keeps the template's placeholder images");
-        foreach (var d in deploys.Skip(1))
-            Args(d).Should().Contain("scorerImage=coralacrx.azurecr.io/coral-scorer:t1").And.Contain("generatorImage=coralacrx.azurecr.io/coral-generator:t1");
-        deploys[2].TryGetProperty("file:key.parameters.json", out var keyFile).Should().BeTrue("the last pass reads the key from a parameters file");
-        keyFile.GetString().Should().Contain(Key).And.Contain("scorerBlobsExtensionKey");
-        deploys[1].TryGetProperty("file:key.parameters.json", out _).Should().BeFalse();
+        deployArgs[0].Should().NotContain("scorerImage=", "first pass on a new group keeps the template's placeholder images");
+        foreach (var d in deployArgs.Skip(1))
+            d.Should().Contain("scorerImage=coralacrx.azurecr.io/coral-scorer:t1").And.Contain("generatorImage=coralacrx.azurecr.io/coral-generator:t1");
+        FileOfCall(deploys[2], "key.parameters.json").Should().NotBeNull("the last pass reads the key from a parameters file")
+            .And.Contain(Key).And.Contain("scorerBlobsExtensionKey");
+        FileOfCall(deploys[1], "key.parameters.json").Should().BeNull();
 
         var builds = argv.Where(a => a[0] == "acr" && a[1] == "build").Select(a => string.Join(' ', a)).ToList();
         builds.Should().HaveCount(2);

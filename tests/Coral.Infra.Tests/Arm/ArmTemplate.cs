@@ -94,7 +94,12 @@ public sealed class ArmTemplate
 
     public JsonElement Root => _root;
 
-    public List<ResourceInstance> Resources()
+    private List<ResourceInstance>? _resources;
+
+    /// <summary>Every resource instance (walked once, then cached).</summary>
+    public List<ResourceInstance> Resources() => _resources ??= Walk();
+
+    private List<ResourceInstance> Walk()
     {
         var list = new List<ResourceInstance>();
         var top = new Scope(_root, null, "", _parameterValues.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.OrdinalIgnoreCase));
