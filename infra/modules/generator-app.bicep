@@ -131,7 +131,14 @@ resource app 'Microsoft.App/containerApps@2026-03-02-preview' = {
     workloadProfileName: gpuProfileName
     configuration: {
       activeRevisionsMode: 'Single'
-      // No ingress: the generator is reached only through its queue.
+      // Internal only (reachable inside the environment, never from the internet): work arrives through the
+      // queue; the Functions host's admin endpoint stays reachable for the platform's function management.
+      ingress: {
+        external: false
+        targetPort: 80
+        transport: 'auto'
+        allowInsecure: false
+      }
       registries: [
         {
           server: registryServer
