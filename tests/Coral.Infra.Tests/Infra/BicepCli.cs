@@ -70,9 +70,9 @@ public static class BicepCli
     private static void EnsureExecutable(string path)
     {
         if (OperatingSystem.IsWindows()) return;
+        // NuGet extracts tools/bicep without guaranteeing the execute bit; add it if missing (we own the cache).
         var mode = File.GetUnixFileMode(path);
-        const UnixFileMode exec = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
-        if ((mode & exec) != exec) File.SetUnixFileMode(path, mode | exec);
+        if ((mode & UnixFileMode.UserExecute) == 0) File.SetUnixFileMode(path, mode | UnixFileMode.UserExecute);
     }
 
     private static string Metadata(string key) =>
