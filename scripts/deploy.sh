@@ -59,9 +59,13 @@ for ns in Microsoft.App Microsoft.ContainerRegistry Microsoft.EventGrid Microsof
   az provider register --namespace "$ns" --only-show-errors >/dev/null
 done
 
-if [ -z "$TAG" ]; then
-  TAG="$(git rev-parse --short=12 HEAD 2>/dev/null || date -u +%Y%m%d%H%M%S)"
-  if ! git diff --quiet HEAD -- src infra 2>/dev/null; then TAG="$TAG-dirty-$(date -u +%H%M%S)"; fi
+# Images are built from the committed tree (git archive of HEAD), never from the working directory: that keeps
+# local build output, runs/ and artifacts/ (gigabytes) out of the upload, and makes the tag mean one commit.
+CONTEXT_PATHS=(src build models infra Directory.Build.props Directory.Packages.props)
+git rev-parse --verify -q HEAD >/dev/null || die "not a git checkout: images are built from the committed tree"
+[ -n "$TAG" ] || TAG="$(git rev-parse --short=12 HEAD)"
+if [ -n "$(git status --porcelain -- "${CONTEXT_PATHS[@]}")" ]; then
+  say "WARNING: uncommitted changes under ${CONTEXT_PATHS[*]} are NOT in the images (built from HEAD $(git rev-parse --short HEAD))"
 fi
 
 if ! az group show -n "$RG" >/dev/null 2>&1; then
@@ -123,10 +127,13 @@ FUNCTION_NAME="$OUT_scorerFunctionName"
 SCORER_IMAGE="$LOGIN_SERVER/coral-scorer:$TAG"
 GENERATOR_IMAGE="$LOGIN_SERVER/coral-generator:$TAG"
 if [ "$SKIP_IMAGES" -eq 0 ]; then
+  CONTEXT="$TMP/context"
+  mkdir -p "$CONTEXT"
+  git archive --format=tar HEAD -- "${CONTEXT_PATHS[@]}" | tar -x -C "$CONTEXT"
   say "building $SCORER_IMAGE in ACR (real Functions worker packages, TorchSharp CPU)"
-  az acr build -r "$REGISTRY" -t "coral-scorer:$TAG" -f infra/scorer.Dockerfile --timeout 3600 . -o none
+  az acr build -r "$REGISTRY" -t "coral-scorer:$TAG" -f infra/scorer.Dockerfile --timeout 3600 -o none "$CONTEXT"
   say "building $GENERATOR_IMAGE in ACR (real Functions worker packages, TorchSharp CUDA)"
-  az acr build -r "$REGISTRY" -t "coral-generator:$TAG" -f infra/generator.Dockerfile --timeout 7200 . -o none
+  az acr build -r "$REGISTRY" -t "coral-generator:$TAG" -f infra/generator.Dockerfile --timeout 7200 -o none "$CONTEXT"
 else
   SCORER_IMAGE="$(current_image "$SCORER_APP")"
   GENERATOR_IMAGE="$(current_image "$GENERATOR_APP")"

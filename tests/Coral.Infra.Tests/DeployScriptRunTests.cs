@@ -27,6 +27,7 @@ public sealed class DeployScriptRunTests : IDisposable
             done
             prev=""
             for a in "$@"; do [ "$prev" = "--outfile" ] && outfile="$a"; prev="$a"; done
+            if [ "$1 $2" = "acr build" ]; then ls -A "$prev" > "$STUB_LOG.$n.context"; fi
             case "$1 $2 $3" in
               "deployment group show"|"containerapp show "*) exit 3 ;;
               "bicep build-params "*) echo '{"parameters": {}}' > "$outfile" ;;
@@ -90,8 +91,15 @@ public sealed class DeployScriptRunTests : IDisposable
             .And.Contain(Key).And.Contain("scorerBlobsExtensionKey");
         FileOfCall(deploys[1], "key.parameters.json").Should().BeNull();
 
-        var builds = argv.Where(a => a[0] == "acr" && a[1] == "build").Select(a => string.Join(' ', a)).ToList();
+        var buildCalls = Enumerable.Range(0, argv.Count).Where(i => argv[i][0] == "acr" && argv[i][1] == "build").ToList();
+        var builds = buildCalls.Select(i => string.Join(' ', argv[i])).ToList();
         builds.Should().HaveCount(2);
+        foreach (var i in buildCalls)
+        {
+            var context = FileOfCall(i, "context")!.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            context.Should().Contain(new[] { "src", "build", "models", "infra", "Directory.Packages.props", "Directory.Build.props" });
+            context.Should().NotContain(new[] { "runs", "artifacts", "tools", "tests", ".git" }, "the upload is the committed sources only");
+        }
         builds.Should().Contain(b => b.Contains("-f infra/scorer.Dockerfile") && b.Contains("coral-scorer:t1"));
         builds.Should().Contain(b => b.Contains("-f infra/generator.Dockerfile") && b.Contains("coral-generator:t1"));
         int firstBuild = argv.FindIndex(a => a[0] == "acr");
