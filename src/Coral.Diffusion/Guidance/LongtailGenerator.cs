@@ -3,6 +3,7 @@ using Coral.Imaging;
 using Coral.Ml;
 using Coral.Ml.Classification;
 using Coral.Ml.Signals;
+using Coral.Diffusion.Sampling;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -37,17 +38,8 @@ public sealed class LongtailGenerator
     public IImageDecoder Decoder { get; }
     public IReadOnlyList<string> ClassNames => Guide.ClassNames;
 
-    /// <summary>Per-image seed from a base seed (FNV-1a over both, stable across runs and platforms).</summary>
-    public static long SeedFor(long seed, int index)
-    {
-        unchecked
-        {
-            ulong h = 14695981039346656037UL;
-            foreach (var part in new[] { seed, index })
-                for (int b = 0; b < 8; b++) { h ^= (byte)(part >> (8 * b)); h *= 1099511628211UL; }
-            return (long)(h & 0x7FFF_FFFF_FFFF_FFFFUL);
-        }
-    }
+    /// <summary>Per-image seed: the sampler's derivation, so w = 0 from noise reproduces <see cref="DdimSampler.Sample"/>.</summary>
+    public static long SeedFor(long seed, int index) => SamplerCore.SeedFor(seed, index);
 
     /// <summary>A class given as an index ("3") or a name ("Dress", case-insensitive); unknown → error naming it.</summary>
     public int ResolveClass(string text)
@@ -98,7 +90,7 @@ public sealed class LongtailGenerator
             before = signal.Compute(Decoder.Decode(source)).item<float>();
         }
 
-        var plan = SamplingPlan(o, source is not null);
+        var plan = Timesteps(Model.Diffusion.Timesteps, o, source is not null);
         int chunks = (request.Count + o.BatchSize - 1) / o.BatchSize;
         int stepsTotal = plan.Length * chunks, stepsDone = 0, guided = 0;
         var images = new List<ImageTensor>(request.Count);
@@ -148,11 +140,44 @@ public sealed class LongtailGenerator
         return x;
     }
 
-    // Sampler seam: filled in on top of Coral.Diffusion.Sampling once it lands.
-    private static int[] SamplingPlan(LtgOptions o, bool fromSource) => throw new NotImplementedException();
+    /// <summary>
+    /// Timesteps a request runs: DDIM's even plan over the full schedule; from a source image only the part at or
+    /// below s·(T−1) (SDEdit), so a lower strength runs fewer steps and keeps more of the source.
+    /// </summary>
+    public static int[] Timesteps(int totalTimesteps, LtgOptions o, bool fromSource)
+    {
+        var full = DdimSampler.Timesteps(totalTimesteps, o.Steps);
+        if (!fromSource) return full;
+        double tStart = o.Strength * (totalTimesteps - 1);
+        var part = full.Where(t => t <= tStart + 1e-9).ToArray();
+        return part.Length > 0 ? part : [full[^1]];
+    }
 
+    /// <summary>One chunk through the DDIM sampler with the LTG ε-hook. Returns x0 [B, C, R, R] in [−1, 1] (unclipped ends are clamped by the sampler).</summary>
     private Tensor SampleChunk(LongtailGuidance guidance, int[] plan, Tensor? source, Tensor labels, long[] seeds, LtgOptions o, ref int guided, Action onStep)
-        => throw new NotImplementedException();
+    {
+        using var scope = NewDisposeScope();
+        Tensor? xStart = null;
+        if (source is not null)
+        {
+            // SDEdit: x_{t_s} = √ᾱ·x_src + √(1−ᾱ)·z. z uses seeds derived from the image seeds, so it is not the
+            // sampler's η-noise stream (which draws from the image seeds themselves).
+            var gens = SamplerCore.Generators([.. seeds.Select(sd => SamplerCore.SeedFor(sd, 1))]);
+            try
+            {
+                var z = SamplerCore.Noise(gens, Model.Channels, Model.Resolution);
+                var t = full(seeds.Length, plan[0], ScalarType.Int64);
+                xStart = Model.Diffusion.QSample(source.expand(seeds.Length, -1, -1, -1), t, z);
+            }
+            finally { foreach (var g in gens) g.Dispose(); }
+        }
+        int count = 0;
+        var x0 = DdimSampler.SampleFrom(Model, labels, xStart, plan, o.Eta, o.CfgScale, seeds,
+            ctx => guidance.Apply(ctx.Xt, ctx.Timestep, ctx.AlphaBar, ctx.Epsilon, ctx.StepIndex, ctx.Denoise, _ => count++),
+            _ => onStep());
+        guided += count;
+        return x0.MoveToOuterDisposeScope();
+    }
 
     private static Tensor ToModelSpace(Tensor x01) => x01.to(ScalarType.Float32) * 2 - 1;
 }

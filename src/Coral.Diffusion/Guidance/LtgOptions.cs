@@ -69,7 +69,8 @@ public sealed record LtgOptions
             throw new DiffusionInputException("strength", $"{Strength} is out of range (0, 1]");
         if (Steps < 1 || Steps > MaxSteps) throw new DiffusionInputException("steps", $"{Steps} is out of range [1, {MaxSteps}]");
         if (!double.IsFinite(Eta) || Eta < 0 || Eta > 1) throw new DiffusionInputException("eta", $"{Eta} is out of range [0, 1]");
-        if (!double.IsFinite(CfgScale) || CfgScale < 0 || CfgScale > 50) throw new DiffusionInputException("cfg", $"{CfgScale} is out of range [0, 50]");
+        if (!double.IsFinite(CfgScale) || CfgScale < 0 || CfgScale > Sampling.SamplerCore.MaxGuidanceScale)
+            throw new DiffusionInputException("cfg", $"{CfgScale} is out of range [0, {Sampling.SamplerCore.MaxGuidanceScale}]");
         if (!double.IsFinite(ConsistencyThreshold) || ConsistencyThreshold < 0 || ConsistencyThreshold > 1)
             throw new DiffusionInputException("consistency-threshold", $"{ConsistencyThreshold} is out of range [0, 1]");
         if (BatchSize < 1 || BatchSize > MaxCount) throw new DiffusionInputException("batch", $"{BatchSize} is out of range [1, {MaxCount}]");
