@@ -13,12 +13,15 @@ public static class BenchScoreCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "classifier bundle folder or .ckpt", DefaultValueFactory = _ => "models/classifier" };
+        var model = new Option<string>("--model") { Description = "classifier bundle folder or .ckpt", DefaultValueFactory = _ => ClassifierBundle.DefaultClassifierPath };
         var data = new Option<string>("--data") { Description = "Fashion-MNIST folder (test images are the input)", DefaultValueFactory = _ => FashionMnist.DefaultDirectory };
         var batches = new Option<int[]>("--batch") { Description = "batch sizes", DefaultValueFactory = _ => [1, 16, 256], AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--out") { Description = "JSON report", DefaultValueFactory = _ => "docs/results/classifier-bench.json" };
         var cmd = new Command("score", "Benchmark the default scorer (images/s, fraction of the matmul roof, resident memory).") { model, data, batches, output };
-        cmd.SetAction(parse =>
+        cmd.SetAction(parse => CliErrors.RunAsync(() => Task.FromResult(Run(parse))));
+        return cmd;
+
+        int Run(ParseResult parse)
         {
             string modelPath = parse.GetValue(model)!;
             using var bundle = ClassifierBundle.Load(modelPath);
@@ -39,7 +42,6 @@ public static class BenchScoreCommand
             AnsiConsole.MarkupLine($"≥ 2000 images/s at batch 256: {Mark(report.MeetsImagesPerSecond)}; ≥ 30% of roof: {Mark(report.MeetsFractionOfMatmul)}; " +
                 $"RSS {report.RssAfter2kBytes / 1048576.0:F1} → {report.RssAfter20kBytes / 1048576.0:F1} MiB ({report.RssGrowth:+0.0%;-0.0%}): {Mark(report.MeetsRss)}");
             return 0;
-        });
-        return cmd;
+        }
     }
 }

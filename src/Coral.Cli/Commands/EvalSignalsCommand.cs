@@ -12,11 +12,14 @@ public static class EvalSignalsCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "classifier bundle folder or .ckpt", DefaultValueFactory = _ => "models/classifier" };
+        var model = new Option<string>("--model") { Description = "classifier bundle folder or .ckpt", DefaultValueFactory = _ => ClassifierBundle.DefaultClassifierPath };
         var data = new Option<string>("--data") { Description = "Fashion-MNIST folder (IDX files)", DefaultValueFactory = _ => FashionMnist.DefaultDirectory };
         var output = new Option<string>("--out") { Description = "report path without extension (.json and .png are written)", DefaultValueFactory = _ => "docs/results/classifier-signals" };
         var cmd = new Command("signals", "AUROC of every longtail signal for misclassified and tail-class test images; accuracy per class.") { model, data, output };
-        cmd.SetAction(parse =>
+        cmd.SetAction(parse => CliErrors.RunAsync(() => Task.FromResult(Run(parse))));
+        return cmd;
+
+        int Run(ParseResult parse)
         {
             string modelPath = parse.GetValue(model)!;
             using var bundle = ClassifierBundle.Load(modelPath);
@@ -42,7 +45,6 @@ public static class EvalSignalsCommand
                     $"target ≥ −{SignalEvaluation.HeadTolerance}: {(ok ? "[green]met[/]" : "[red]missed[/]")}; cost ratio {report.HeadCostRatio:F2} (1/K = {1.0 / report.Members:F2})");
             AnsiConsole.MarkupLine($"wrote {Markup.Escape(stem)}.json and .png");
             return 0;
-        });
-        return cmd;
+        }
     }
 }

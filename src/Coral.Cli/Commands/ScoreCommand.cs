@@ -17,7 +17,7 @@ public static class ScoreCommand
     public static Command Create()
     {
         var paths = new Argument<string[]>("paths") { Description = "image files or folders (folders: their image files, recursively)", Arity = ArgumentArity.OneOrMore };
-        var model = new Option<string>("--model") { Description = "classifier bundle folder or .ckpt", DefaultValueFactory = _ => "models/classifier" };
+        var model = new Option<string>("--model") { Description = "classifier bundle folder or .ckpt", DefaultValueFactory = _ => ClassifierBundle.DefaultClassifierPath };
         var output = new Option<string>("--out") { Description = "JSON Lines output, one record per image", DefaultValueFactory = _ => "scores.jsonl" };
         var batch = new Option<int>("--batch") { Description = "images per forward pass", DefaultValueFactory = _ => 256 };
         var wrongSize = new Option<WrongSizePolicy>("--wrong-size") { Description = "images whose size differs from the classifier input: refuse or resize (with a note)", DefaultValueFactory = _ => WrongSizePolicy.Refuse };
@@ -27,7 +27,10 @@ public static class ScoreCommand
         {
             paths, model, output, batch, wrongSize, flagSignal, noEnsemble,
         };
-        cmd.SetAction(parse =>
+        cmd.SetAction(parse => CliErrors.RunAsync(() => Task.FromResult(Run(parse))));
+        return cmd;
+
+        int Run(ParseResult parse)
         {
             using var bundle = ClassifierBundle.Load(parse.GetValue(model)!);
             var options = new ScorerOptions
@@ -68,7 +71,7 @@ public static class ScoreCommand
             table.AddColumn("flagged");
             foreach (var r in results)
             {
-                var row = new List<string> { Markup.Escape(r.Source), Markup.Escape(r.PredictedName), $"{r.Probabilities[r.PredictedClass]:F3}" };
+                var row = new List<string> { Markup.Escape(Path.GetRelativePath(Environment.CurrentDirectory, r.Source)), Markup.Escape(r.PredictedName), $"{r.Probabilities[r.PredictedClass]:F3}" };
                 row.AddRange(scorer.Signals.Select(k => r.Signals[LongtailSignals.NameOf(k)].ToString("G4")));
                 row.Add(r.Flagged ? "[yellow]yes[/]" : "no");
                 table.AddRow(row.ToArray());
@@ -78,8 +81,7 @@ public static class ScoreCommand
             AnsiConsole.MarkupLine(Markup.Escape($"{results.Count} scored, {results.Count(r => r.Flagged)} flagged{flagInfo}, {failed} failed; wrote {outPath}"));
             foreach (var r in results.Where(r => r.Note is not null)) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(r.Source)}: {Markup.Escape(r.Note!)}[/]");
             return failed > 0 ? CliErrors.BadInput : 0;
-        });
-        return cmd;
+        }
     }
 
     private static List<string> Expand(IEnumerable<string> paths)

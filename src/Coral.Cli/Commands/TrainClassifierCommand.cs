@@ -23,7 +23,7 @@ public static class TrainClassifierCommand
         var epochs = new Option<int>("--epochs") { Description = "epochs per member", DefaultValueFactory = _ => 4 };
         var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 128 };
         var lr = new Option<double>("--lr") { Description = "Adam learning rate (cosine decay)", DefaultValueFactory = _ => 2e-3 };
-        var outDir = new Option<string>("--out") { Description = "bundle folder (bundle.ckpt + model-card.json)", DefaultValueFactory = _ => "models/classifier" };
+        var outDir = new Option<string>("--out") { Description = "bundle folder (bundle.ckpt + model-card.json)", DefaultValueFactory = _ => ClassifierBundle.DefaultClassifierPath };
         var checkpoints = new Option<string?>("--checkpoints") { Description = "per-epoch checkpoints (default artifacts/train-classifier/<out name>)" };
         var resume = new Option<bool>("--resume") { Description = "continue from the per-epoch checkpoints" };
         var flagRate = new Option<double>("--flag-rate") { Description = "share of the held-out reference set to flag", DefaultValueFactory = _ => 0.05 };
@@ -34,7 +34,10 @@ public static class TrainClassifierCommand
         {
             data, imbalance, members, seed, epochs, batch, lr, outDir, checkpoints, resume, flagRate, flagSignal, judge, maxTrain,
         };
-        cmd.SetAction(parse =>
+        cmd.SetAction(parse => CliErrors.RunAsync(() => Task.FromResult(Run(parse))));
+        return cmd;
+
+        int Run(ParseResult parse)
         {
             TorchRuntime.EnsureLoaded();
             bool isJudge = parse.GetValue(judge);
@@ -74,7 +77,6 @@ public static class TrainClassifierCommand
                 $"{card.TrainingSeconds:F0} s");
             AnsiConsole.MarkupLine($"saved [green]{Markup.Escape(ClassifierBundle.ResolveFile(output))}[/] ({new FileInfo(ClassifierBundle.ResolveFile(output)).Length / 1024} KiB)");
             return 0;
-        });
-        return cmd;
+        }
     }
 }

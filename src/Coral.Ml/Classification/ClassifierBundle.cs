@@ -126,7 +126,7 @@ public sealed class ClassifierBundle : IDisposable
     public static ClassifierBundle Load(string path)
     {
         TorchRuntime.EnsureLoaded();
-        string file = ResolveFile(path);
+        string file = ResolveFile(ResolveModelPath(path));
         var contents = TensorFile.Load(file);
         string format = contents.Meta.Get<string>("format", file);
         if (format != Format) throw new CheckpointMismatchException(file, $"format '{format}' is not '{Format}'");
@@ -169,9 +169,30 @@ public sealed class ClassifierBundle : IDisposable
         return new ClassifierBundle(config, classNames, members, head, calibration, card);
     }
 
-    /// <summary>The bundle file for a folder or file path.</summary>
+    /// <summary>The bundle file for a folder or file path (an existing file is taken as is, so a wrong file is named in the error).</summary>
     public static string ResolveFile(string path) =>
-        Directory.Exists(path) || !path.EndsWith(".ckpt", StringComparison.OrdinalIgnoreCase) ? Path.Combine(path, FileName) : path;
+        File.Exists(path) || (!Directory.Exists(path) && path.EndsWith(".ckpt", StringComparison.OrdinalIgnoreCase)) ? path : Path.Combine(path, FileName);
+
+    /// <summary>The shipped default scorer and the independent judge (repository-relative).</summary>
+    public const string DefaultClassifierPath = "models/classifier";
+    public const string DefaultJudgePath = "models/judge";
+
+    /// <summary>
+    /// A relative model path as given if it exists from the current folder, else looked up from the
+    /// enclosing repository (walking up from the current folder, then from the program's folder), so
+    /// `coral score` finds models/classifier from anywhere inside the repository or next to a build.
+    /// </summary>
+    public static string ResolveModelPath(string path)
+    {
+        if (Path.IsPathRooted(path) || File.Exists(path) || Directory.Exists(path)) return path;
+        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                string candidate = Path.Combine(dir.FullName, path);
+                if (File.Exists(candidate) || Directory.Exists(candidate)) return candidate;
+            }
+        return path;
+    }
 
     public void Dispose()
     {
