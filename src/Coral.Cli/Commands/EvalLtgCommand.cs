@@ -96,7 +96,7 @@ public static class EvalLtgCommand
                         records.Count, seconds);
                     rows.Add(row);
                     AnsiConsole.MarkupLine($"w={w:G3}: mean signal {row.MeanSignal:G4} ± {row.StdSignal:G3}, guide-consistent {row.GuideConsistent:P0}" +
-                        (row.JudgeConsistent is double j ? $", judge-consistent {j:P0} (argmax {row.JudgeArgmax:P0})" : "") + $" [{seconds:F0} s]");
+                        (row.JudgeConsistent is double j ? $", judge-consistent {j:P0} (argmax {row.JudgeArgmax:P0})" : "") + $" [[{seconds:F0} s]]");
                     SaveGrid(images, Path.Combine(dir, $"samples-w{w.ToString("G3", CultureInfo.InvariantCulture)}.png"), perClass);
                 }
                 bool monotonic = rows.Zip(rows.Skip(1)).All(p => p.Second.MeanSignal >= p.First.MeanSignal);
