@@ -9,6 +9,7 @@ public static class CommandCatalog
     {
         yield return DataCommands.Create();
         yield return AzuriteCommand.Create();
+        yield return GenerateCommand.Create();
         yield return ScoreCommand.Create();
         yield return CommandGroups.Train;
         yield return CommandGroups.Eval;
