@@ -167,7 +167,8 @@ public static class EvalLtgCommand
                         }, ct, $"seed {s} {arm} {gen.ClassNames[k]}");
                         images.AddRange(batch.Images); labels.AddRange(Enumerable.Repeat(k, batch.Images.Count)); records.AddRange(batch.Records);
                     }
-                    augmented = LtgRetraining.Append(train, images, labels);
+                    // The classifier trains on what the guidance scored: the decoder's view (resized to its input size).
+                    augmented = LtgRetraining.Append(train, ToClassifierView(gen.Decoder, images), labels);
                     genStats.Add(new { seed = s, arm, meanSignal = records.Average(r => r.SignalAfter), guideConsistent = records.Count(r => r.Consistent) / (double)records.Count });
                 }
                 using var model = LtgRetraining.FineTune(guide.Members[0], augmented, ft with { Seed = s });
@@ -208,6 +209,16 @@ public static class EvalLtgCommand
     {
         try { return [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => double.Parse(s, CultureInfo.InvariantCulture))]; }
         catch (FormatException) { throw new DiffusionInputException("--weights", $"'{text}' is not a comma-separated list of numbers"); }
+    }
+
+    private static List<ImageTensor> ToClassifierView(IImageDecoder decoder, IReadOnlyList<ImageTensor> images)
+    {
+        using var scope = NewDisposeScope();
+        using var mode = inference_mode();
+        var x = decoder.Decode(Stack(images) * 2 - 1).contiguous();
+        int c = (int)x.shape[1], h = (int)x.shape[2], w = (int)x.shape[3], per = c * h * w;
+        var all = x.data<float>().ToArray();
+        return [.. Enumerable.Range(0, images.Count).Select(i => new ImageTensor(all[(i * per)..((i + 1) * per)], c, h, w))];
     }
 
     private static Tensor Stack(IReadOnlyList<ImageTensor> images)

@@ -93,6 +93,7 @@ public sealed class LongtailGenerator
         var plan = Timesteps(Model.Diffusion.Timesteps, o, source is not null);
         int chunks = (request.Count + o.BatchSize - 1) / o.BatchSize;
         int stepsTotal = plan.Length * chunks, stepsDone = 0, guided = 0;
+        double samplingSeconds = 0;
         var images = new List<ImageTensor>(request.Count);
         var records = new List<LtgImageRecord>(request.Count);
         for (int start = 0; start < request.Count; start += o.BatchSize)
@@ -102,11 +103,13 @@ public sealed class LongtailGenerator
             int b = Math.Min(o.BatchSize, request.Count - start);
             var chunkSeeds = seeds[start..(start + b)];
             var labels = full(b, request.ClassIndex, ScalarType.Int64);
+            var sampling = Stopwatch.StartNew();
             var x0 = SampleChunk(guidance, plan, source, labels, chunkSeeds, o, ref guided, () =>
             {
                 ct.ThrowIfCancellationRequested();
                 progress?.Report(new LtgProgress(++stepsDone, stepsTotal, start, request.Count));
             });
+            samplingSeconds += sampling.Elapsed.TotalSeconds;
             var x01 = ((x0.clamp(-1, 1) + 1) / 2).contiguous();
             float[] after;
             ConsistencyVerdict[] verdicts;
@@ -128,7 +131,7 @@ public sealed class LongtailGenerator
             }
             progress?.Report(new LtgProgress(stepsDone, stepsTotal, start + b, request.Count));
         }
-        return new LtgBatch(images, records, o, plan.Length, guided / Math.Max(1, chunks), clock.Elapsed.TotalSeconds);
+        return new LtgBatch(images, records, o, plan.Length, guided / Math.Max(1, chunks), clock.Elapsed.TotalSeconds, samplingSeconds);
     }
 
     /// <summary>[C, H, W] or [1, C, H, W] in [0, 1] at the model's size → [1, C, H, W] in [−1, 1].</summary>

@@ -49,7 +49,9 @@ public sealed record LtgBatch(
     LtgOptions Options,
     int StepsRun,
     int GuidedSteps,
-    double Seconds)
+    double Seconds,
+    /// <summary>Time inside the sampler only (guidance included, scoring and PNG-ready copies excluded).</summary>
+    double SamplingSeconds)
 {
     public double ConsistentShare => Records.Count == 0 ? 0 : Records.Count(r => r.Consistent) / (double)Records.Count;
     public double MeanSignalAfter => Records.Count == 0 ? double.NaN : Records.Average(r => r.SignalAfter);
