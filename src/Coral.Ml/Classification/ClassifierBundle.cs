@@ -72,20 +72,11 @@ public sealed class ClassifierBundle : IDisposable
         return stack(members.Select(m => m.forward(images)).ToArray()).MoveToOuterDisposeScope();
     }
 
-    /// <summary>
-    /// One pass through every member, keeping member 0's features (for the head). <paramref name="fused"/>
-    /// runs all members as one grouped network (<see cref="FusedEnsemble"/>): much faster for scoring,
-    /// equal to the member-by-member result up to float rounding. Gradients flow either way.
-    /// </summary>
-    public BundleOutputs Forward(Tensor images, bool allMembers = true, bool fused = false)
+    /// <summary>One pass through every member, keeping member 0's features (for the head).</summary>
+    public BundleOutputs Forward(Tensor images, bool allMembers = true)
     {
         using var scope = NewDisposeScope();
         Check(images);
-        if (fused && allMembers && members.Length > 1)
-        {
-            var (f0, all0) = Fused.Forward(images);
-            return new BundleOutputs(f0.MoveToOuterDisposeScope(), all0.MoveToOuterDisposeScope());
-        }
         var features = members[0].Features(images);
         var logits0 = members[0].Classify(features);
         var all = allMembers && members.Length > 1
@@ -97,14 +88,6 @@ public sealed class ClassifierBundle : IDisposable
     /// <summary>The epistemic head on member 0's outputs → [B].</summary>
     public Tensor HeadScore(Tensor features, Tensor logits) =>
         (Head ?? throw new InvalidOperationException("this bundle has no epistemic head")).forward(features, logits);
-
-    private FusedEnsemble? fusedEnsemble;
-    private readonly Lock fusedLock = new();
-
-    private FusedEnsemble Fused
-    {
-        get { lock (fusedLock) return fusedEnsemble ??= new FusedEnsemble(members); }
-    }
 
     private Tensor Check(Tensor images)
     {
@@ -215,6 +198,5 @@ public sealed class ClassifierBundle : IDisposable
     {
         foreach (var m in members) m.Dispose();
         Head?.Dispose();
-        fusedEnsemble?.Dispose();
     }
 }

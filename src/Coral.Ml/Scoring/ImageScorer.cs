@@ -66,7 +66,7 @@ public sealed class ImageScorer
         using var scope = NewDisposeScope();
         using var mode = torch.inference_mode();
         var x = torch.tensor(buffer, [n, c, h, w]);
-        var o = bundle.Forward(x, allMembers: Signals.Contains(SignalKind.MutualInformation), fused: true);
+        var o = bundle.Forward(x, allMembers: Signals.Contains(SignalKind.MutualInformation));
         var probs = o.Logits.softmax(-1).contiguous().data<float>().ToArray();
         var values = new Dictionary<SignalKind, float[]>();
         foreach (var kind in Signals)
