@@ -23,7 +23,7 @@ public static class BenchLtgCommand
         var outFile = new Option<string>("--out") { Description = "JSON result file", DefaultValueFactory = _ => "runs/bench-ltg.json" };
         var cmd = new Command("ltg", "Benchmark Longtail Guidance: guided/unguided time ratio and images/s.") { cls, count, repeats, denoiser, outFile };
         var ltg = LtgCli.AddOptions(cmd);
-        cmd.SetAction((parse, ct) => Task.Run(() =>
+        cmd.SetAction((parse, ct) => CliErrors.RunAsync(() => Task.Run(() =>
         {
             var options = ltg.Read(parse);
             using var models = ltg.Load(parse);
@@ -75,7 +75,7 @@ public static class BenchLtgCommand
             };
             AtomicFile.WriteAllText(parse.GetValue(outFile)!, JsonSerializer.Serialize(result, LtgCli.Json));
             return 0;
-        }, ct));
+        }, ct)));
         return cmd;
     }
 }

@@ -39,7 +39,7 @@ public static class EvalLtgCommand
             judge, data, weights, classes, count, parts, n, seeds, epochs, lr, seed, outDir,
         };
         var ltg = LtgCli.AddOptions(cmd);
-        cmd.SetAction((parse, ct) => Task.Run(() =>
+        cmd.SetAction((parse, ct) => CliErrors.RunAsync(() => Task.Run(() =>
         {
             var options = ltg.Read(parse);
             var run = parse.GetValue(parts)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => s.ToLowerInvariant()).ToHashSet();
@@ -126,7 +126,7 @@ public static class EvalLtgCommand
             AtomicFile.WriteAllText(Path.Combine(dir, "eval-ltg.json"), JsonSerializer.Serialize(report, LtgCli.Json));
             AnsiConsole.MarkupLine($"results → {Markup.Escape(Path.Combine(dir, "eval-ltg.json"))}");
             return 0;
-        }, ct));
+        }, ct)));
         return cmd;
     }
 

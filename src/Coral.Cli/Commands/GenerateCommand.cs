@@ -27,14 +27,14 @@ public static class GenerateCommand
             image, cls, count, seed, outDir,
         };
         var ltg = LtgCli.AddOptions(cmd);
-        cmd.SetAction((parse, ct) => Task.Run(() =>
+        cmd.SetAction((parse, ct) => CliErrors.RunAsync(() => Task.Run(() =>
         {
             var options = ltg.Read(parse);
             using var models = ltg.Load(parse);
             var gen = models.Generator;
             string? imagePath = parse.GetValue(image);
             using var scope = NewDisposeScope();
-            Tensor? source = imagePath is null ? null : LtgCli.LoadImage(imagePath, models.Diffusion);
+            Tensor? source = imagePath is null ? null : LtgCli.LoadImage(imagePath, gen);
             string? classText = parse.GetValue(cls);
             int classIndex = classText is not null ? gen.ResolveClass(classText)
                 : source is not null ? gen.PredictClass(source)
@@ -52,7 +52,7 @@ public static class GenerateCommand
                 (batch.Records[0].SignalBefore is double b ? $" (source {b:G4})" : "") +
                 $"; consistent {batch.Records.Count(r => r.Consistent)}/{batch.Records.Count}");
             return 0;
-        }, ct));
+        }, ct)));
         return cmd;
     }
 
@@ -140,7 +140,7 @@ internal sealed class LtgCli
     {
         SignalKind signal;
         try { signal = LongtailSignals.Parse(p.GetValue(Signal)!); }
-        catch (ArgumentException e) { throw new DiffusionInputException("--signal", e.Message); }
+        catch (ArgumentException e) { throw new DiffusionInputException("--signal", Bare(e)); }
         var o = new LtgOptions
         {
             Weight = p.GetValue(Weight), Strength = p.GetValue(Strength), Steps = p.GetValue(Steps), Eta = p.GetValue(Eta),
@@ -148,9 +148,13 @@ internal sealed class LtgCli
             Normalization = p.GetValue(Normalization), ConsistencyThreshold = p.GetValue(Threshold), BatchSize = p.GetValue(Batch),
         };
         try { o.Validate(); }
-        catch (DiffusionInputException e) { throw new DiffusionInputException("--" + e.Input, e.Message[(e.Input.Length + 2)..]); }
+        catch (DiffusionInputException e) { throw new DiffusionInputException("--" + e.Input, Bare(e)[(e.Input.Length + 2)..]); }
         return o;
     }
+
+    /// <summary>The message without ArgumentException's " (Parameter 'x')" suffix (the rethrow names the option itself).</summary>
+    private static string Bare(ArgumentException e) =>
+        e.ParamName is { } p && e.Message.EndsWith($" (Parameter '{p}')", StringComparison.Ordinal) ? e.Message[..^($" (Parameter '{p}')".Length)] : e.Message;
 
     public LtgModels Load(ParseResult p)
     {
@@ -164,12 +168,10 @@ internal sealed class LtgCli
     }
 
     /// <summary>Decodes an image file at the diffusion model's size → [C, H, W] in [0, 1]. Decode errors name the file.</summary>
-    public static Tensor LoadImage(string path, DiffusionModel model)
+    public static Tensor LoadImage(string path, LongtailGenerator gen)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"--image: {path} does not exist", path);
-        var decoded = ImageCodec.Decode(File.ReadAllBytes(path),
-            new ImageDecodeOptions { Width = model.Resolution, Height = model.Resolution, Channels = model.Channels == 1 ? 1 : 3 }, path);
-        return tensor(decoded.Data, [decoded.Channels, decoded.Height, decoded.Width]);
+        return gen.DecodeSource(File.ReadAllBytes(path), path);
     }
 
     public static LtgBatch RunWithProgress(LongtailGenerator gen, LtgRequest request, CancellationToken ct, string label = "sampling")

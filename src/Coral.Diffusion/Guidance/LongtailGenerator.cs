@@ -54,6 +54,19 @@ public sealed class LongtailGenerator
         throw new DiffusionInputException("class", $"'{text}' is not a class (known: {string.Join(", ", ClassNames)})");
     }
 
+    /// <summary>
+    /// Decodes an encoded source image (PNG, JPEG, ...) at the diffusion model's size and channels → [C, H, W] in [0, 1].
+    /// Undecodable input throws Coral.Imaging's typed <see cref="ImageDecodeException"/>, named by <paramref name="sourceName"/>.
+    /// </summary>
+    public Tensor DecodeSource(byte[] encoded, string sourceName, long maxBytes = ImageDecodeOptions.DefaultMaxBytes)
+    {
+        var im = ImageCodec.Decode(encoded, new ImageDecodeOptions
+        {
+            Width = Model.Resolution, Height = Model.Resolution, Channels = Model.Channels == 1 ? 1 : 3, MaxBytes = maxBytes,
+        }, sourceName);
+        return tensor(im.Data, [im.Channels, im.Height, im.Width]);
+    }
+
     /// <summary>The guiding classifier's prediction for a source image in [0, 1] (when the caller gives no class).</summary>
     public int PredictClass(Tensor source)
     {
