@@ -26,3 +26,14 @@ internal static class TestNets
         return (x, Enumerable.Range(0, n).Select(i => i % 3).ToArray());
     }
 }
+
+internal static class TestSetup
+{
+    /// <summary>One torch thread: on this shared 2-core machine, intra-op threads spin against each other and run 10× slower.</summary>
+    [System.Runtime.CompilerServices.ModuleInitializer]
+    internal static void Init()
+    {
+        TorchRuntime.EnsureLoaded();
+        TorchSharp.torch.set_num_threads(1);
+    }
+}
