@@ -13,12 +13,14 @@ public static class CommandGroups
 
     public static readonly Command Eval = new("eval", "Evaluate models and experiments.")
     {
+        EvalGenerationCommand.Create(),
         EvalLtgCommand.Create(),
         EvalSignalsCommand.Create(),
     };
 
     public static readonly Command Bench = new("bench", "Speed benchmarks (targets are checked here, never in unit tests).")
     {
+        BenchDiffusionCommand.Create(),
         BenchLtgCommand.Create(),
         BenchScoreCommand.Create(),
     };

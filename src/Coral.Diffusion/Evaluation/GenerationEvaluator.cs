@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Coral.Data;
+using Coral.Diffusion.Sampling;
+using Coral.Diffusion.Training;
+using Coral.Imaging;
+using Coral.Ml.Classification;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Coral.Diffusion.Evaluation;
+
+/// <summary>How samples are drawn for evaluation.</summary>
+public sealed record GenerationEvalOptions
+{
+    public int SamplesPerClass { get; init; } = 50;
+    public int Steps { get; init; } = 25;
+    public double Eta { get; init; }
+    public double GuidanceScale { get; init; } = 1.0;
+    public int Seed { get; init; }
+    public int BatchSize { get; init; } = 100;
+}
+
+/// <summary>
+/// Classifier-feature FID (overall, per class, head/middle/tail means) and class consistency of a model's samples,
+/// judged by an independent classifier trained on the full balanced set. Samples at a reduced resolution are
+/// upsampled to the judge's size, and the real test images go through the same down→up resize, so both sides of
+/// every distance carry the same resolution loss.
+/// </summary>
+public sealed class GenerationEvaluator(ClassifierBundle judge, LabeledImages realTest, string judgeName = "models/judge")
+{
+    private readonly Dictionary<int, (Tensor Features, int[] Labels)> realCache = [];
+
+    public GenerationReport Evaluate(DiffusionModel model, string name, GenerationEvalOptions o, string outDir, IProgress<string>? log = null)
+    {
+        if (o.SamplesPerClass < 2) throw new DiffusionInputException("samples-per-class", $"must be ≥ 2 for a covariance, got {o.SamplesPerClass}");
+        if (model.NumClasses != judge.NumClasses) throw new DiffusionInputException("judge", $"has {judge.NumClasses} classes, the model {model.NumClasses}");
+        Directory.CreateDirectory(outDir);
+        var clock = Stopwatch.StartNew();
+        using var scope = NewDisposeScope();
+        var samples01 = LoadOrSample(model, o, outDir, log);
+        double sampleSeconds = clock.Elapsed.TotalSeconds;
+        int k = model.NumClasses, n = o.SamplesPerClass;
+        var genLabels = Enumerable.Range(0, k).SelectMany(c => Enumerable.Repeat(c, n)).ToArray();
+
+        var (genFeat, genPred) = Judge(samples01);
+        var (realFeat, realLabels) = RealFeatures(model.Resolution);
+        var fidPerClass = new double[k];
+        var consPerClass = new double[k];
+        for (int c = 0; c < k; c++)
+        {
+            using var s = NewDisposeScope();
+            var g = genFeat[(c * n)..((c + 1) * n)];
+            var ridx = tensor(realLabels.Select((y, i) => (y, i)).Where(p => p.y == c).Select(p => (long)p.i).ToArray());
+            fidPerClass[c] = FrechetDistance.Distance(g, realFeat.index_select(0, ridx));
+            consPerClass[c] = genPred.Skip(c * n).Take(n).Count(p => p == c) / (double)n;
+        }
+        double fidAll = FrechetDistance.Distance(genFeat, realFeat);
+        var groups = GroupsOf(model);
+        var groupNames = new[] { ClassGroup.Head, ClassGroup.Middle, ClassGroup.Tail };
+        var report = new GenerationReport
+        {
+            Model = name,
+            Arm = model.Card?.Training?.Coral.Enabled == true ? "CORAL" : "DDPM",
+            Seed = model.Card?.Training?.Seed ?? 0,
+            Judge = judgeName, SamplesPerClass = n, RealPerClass = realLabels.Length / k, Steps = o.Steps, Eta = o.Eta,
+            GuidanceScale = o.GuidanceScale, SampleSeed = o.Seed, Resolution = model.Resolution,
+            FidOverall = fidAll, ConsistencyOverall = consPerClass.Average(),
+            FidPerClass = fidPerClass, ConsistencyPerClass = consPerClass,
+            ClassNames = [.. model.ClassNames], Groups = [.. groups.Select(g => g.ToString())],
+            FidGroupMean = groupNames.ToDictionary(g => g.ToString(), g => Enumerable.Range(0, k).Where(c => groups[c] == g).Average(c => fidPerClass[c])),
+            ConsistencyGroupMean = groupNames.ToDictionary(g => g.ToString(), g => Enumerable.Range(0, k).Where(c => groups[c] == g).Average(c => consPerClass[c])),
+            SampleSeconds = sampleSeconds,
+        };
+        WriteJson(Path.Combine(outDir, "report.json"), report);
+        GenerationPlots.FidPerClass(report, Path.Combine(outDir, "fid-per-class.png"));
+        SampleGrid.Write(samples01, k, n, Math.Min(10, n), Path.Combine(outDir, "samples-grid.png"));
+        return report;
+    }
+
+    /// <summary>Training counts → head/middle/tail (from the model card; ρ=0.01 split by default).</summary>
+    public static ClassGroup[] GroupsOf(DiffusionModel model)
+    {
+        if (model.Card?.Data is { } data && data.TryGetValue("countsPerClass", out var v))
+        {
+            int[]? counts = v switch
+            {
+                int[] a => a,
+                JsonElement e when e.ValueKind == JsonValueKind.Array => [.. e.EnumerateArray().Select(x => x.GetInt32())],
+                _ => null,
+            };
+            if (counts is { Length: > 0 } && counts.Length == model.NumClasses) return LongTailSplit.Groups(counts);
+        }
+        return LongTailSplit.Groups(LongTailSplit.ClassCounts(6000, 0.01, model.NumClasses));
+    }
+
+    /// <summary>Samples in [0, 1] at the model resolution, [K·n, C, R, R]; cached in outDir so a re-evaluation does not resample.</summary>
+    private Tensor LoadOrSample(DiffusionModel model, GenerationEvalOptions o, string outDir, IProgress<string>? log)
+    {
+        string bin = Path.Combine(outDir, "samples.bin"), meta = Path.Combine(outDir, "samples.json");
+        string key = JsonSerializer.Serialize(new { o.SamplesPerClass, o.Steps, o.Eta, o.GuidanceScale, o.Seed, model.Card?.WeightsSha256 });
+        long count = (long)model.NumClasses * o.SamplesPerClass, per = (long)model.Channels * model.Resolution * model.Resolution;
+        if (File.Exists(bin) && File.Exists(meta) && File.ReadAllText(meta) == key && new FileInfo(bin).Length == count * per * 4)
+        {
+            var bytes = File.ReadAllBytes(bin);
+            var floats = new float[count * per];
+            Buffer.BlockCopy(bytes, 0, floats, 0, bytes.Length);
+            log?.Report($"reusing {count} cached samples in {bin}");
+            return tensor(floats, [count, model.Channels, model.Resolution, model.Resolution]);
+        }
+        var labels = Enumerable.Range(0, model.NumClasses).SelectMany(c => Enumerable.Repeat(c, o.SamplesPerClass)).ToArray();
+        log?.Report($"sampling {labels.Length} images (DDIM {o.Steps} steps, η={o.Eta}, ω={o.GuidanceScale})");
+        using var x = DdimSampler.Sample(model, labels, o.Steps, o.Eta, o.GuidanceScale, o.Seed, batchSize: o.BatchSize);
+        var x01 = ((x.clamp(-1, 1) + 1) / 2).contiguous();
+        var data = x01.data<float>().ToArray();
+        var raw = new byte[data.Length * 4];
+        Buffer.BlockCopy(data, 0, raw, 0, raw.Length);
+        File.WriteAllBytes(bin + ".tmp", raw);
+        File.Move(bin + ".tmp", bin, overwrite: true);
+        File.WriteAllText(meta, key);
+        return x01;
+    }
+
+    /// <summary>Judge features and predicted classes for images in [0, 1] at any size.</summary>
+    private (Tensor Features, int[] Predicted) Judge(Tensor x01)
+    {
+        using var scope = NewDisposeScope();
+        using var mode = inference_mode();
+        var (c, h, _) = judge.InputShape;
+        var feats = new List<Tensor>();
+        var preds = new List<long>();
+        for (long s = 0; s < x01.shape[0]; s += 500)
+        {
+            using var inner = NewDisposeScope();
+            var batch = TrainingData.Resize01(x01[(int)s..(int)Math.Min(x01.shape[0], s + 500)], h);
+            var f = judge.Features(batch);
+            preds.AddRange(judge.Logits(batch).argmax(1).data<long>().ToArray());
+            feats.Add(f.to(ScalarType.Float64).MoveToOuterDisposeScope());
+        }
+        return (cat(feats, 0).MoveToOuterDisposeScope(), [.. preds.Select(p => (int)p)]);
+    }
+
+    private (Tensor Features, int[] Labels) RealFeatures(int resolution)
+    {
+        if (realCache.TryGetValue(resolution, out var hit)) return hit;
+        using var scope = NewDisposeScope();
+        var x01 = (TrainingData.ToTensor(realTest, resolution) + 1) / 2;
+        var (f, _) = Judge(x01);
+        var entry = (f.MoveToOuterDisposeScope(), realTest.Labels);
+        // Kept for the evaluator's lifetime (several models share it); DisposeScope does not own it any more.
+        realCache[resolution] = entry;
+        return entry;
+    }
+
+    public static void WriteJson<T>(string path, T value)
+    {
+        string tmp = path + ".tmp";
+        File.WriteAllText(tmp, JsonSerializer.Serialize(value, DiffusionModelCard.Json));
+        File.Move(tmp, path, overwrite: true);
+    }
+}
