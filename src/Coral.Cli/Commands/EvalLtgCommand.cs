@@ -4,6 +4,7 @@ using System.Text.Json;
 using Coral.Data;
 using Coral.Diffusion;
 using Coral.Diffusion.Guidance;
+using Coral.Diffusion.Training;
 using Coral.Imaging;
 using Coral.Ml.Classification;
 using Coral.Ml.Common;
@@ -32,11 +33,12 @@ public static class EvalLtgCommand
         var seeds = new Option<int>("--retrain-seeds") { Description = "(c): seeds (generation and fine-tuning)", DefaultValueFactory = _ => 3 };
         var epochs = new Option<int>("--retrain-epochs") { Description = "(c): fine-tuning epochs over LT train + extra images", DefaultValueFactory = _ => 1 };
         var lr = new Option<double>("--retrain-lr") { Description = "(c): fine-tuning learning rate (Adam)", DefaultValueFactory = _ => 5e-4 };
+        var sourcesPerClass = new Option<int>("--sources-per-class") { Description = "0: start from noise; m > 0: SDEdit from m held-out real images per class (outside the LT split, never test images), count/m images each", DefaultValueFactory = _ => 0 };
         var seed = new Option<long>("--seed") { Description = "base seed of the sweep", DefaultValueFactory = _ => 0 };
         var outDir = new Option<string>("--out") { Description = "results folder (eval-ltg.json, ltg-sweep.png, sample grids)", DefaultValueFactory = _ => "runs/eval-ltg" };
         var cmd = new Command("ltg", "Evaluate Longtail Guidance: w-sweep, class consistency (judge), retraining experiment.")
         {
-            judge, data, weights, classes, count, parts, n, seeds, epochs, lr, seed, outDir,
+            judge, data, weights, classes, count, parts, n, seeds, epochs, lr, sourcesPerClass, seed, outDir,
         };
         var ltg = LtgCli.AddOptions(cmd);
         cmd.SetAction((parse, ct) => CliErrors.RunAsync(() => Task.Run(() =>
@@ -71,6 +73,8 @@ public static class EvalLtgCommand
             };
             long baseSeed = parse.GetValue(seed);
             int perClass = parse.GetValue(count);
+            var sources = new SourcePool(parse.GetValue(data)!, models.Guide, models.Diffusion.Resolution, parse.GetValue(sourcesPerClass));
+            report["start"] = sources.Describe();
 
             // (a) + (b): the same seeds at every w, so the sweep compares paired samples.
             if (run.Contains("a") || run.Contains("b"))
@@ -83,13 +87,10 @@ public static class EvalLtgCommand
                     var records = new List<LtgImageRecord>();
                     double seconds = 0;
                     foreach (var k in cls)
-                    {
-                        var batch = LtgCli.RunWithProgress(gen, new LtgRequest
+                        foreach (var batch in sources.Generate(gen, k, perClass, options with { Weight = w }, baseSeed + 1000 * k, ct, $"w={w} {gen.ClassNames[k]}"))
                         {
-                            ClassIndex = k, Count = perClass, Options = options with { Weight = w }, Seed = baseSeed + 1000 * k,
-                        }, ct, $"w={w} {gen.ClassNames[k]}");
-                        images.AddRange(batch.Images); records.AddRange(batch.Records); seconds += batch.Seconds;
-                    }
+                            images.AddRange(batch.Images); records.AddRange(batch.Records); seconds += batch.Seconds;
+                        }
                     double? judged = judgeBundle is null ? null : JudgeShare(judgeBundle, images, records, options.ConsistencyThreshold, out _);
                     var row = new SweepRow(w, records.Average(r => r.SignalAfter), Std(records.Select(r => r.SignalAfter)),
                         records.Count(r => r.Consistent) / (double)records.Count, judged, judgeBundle is null ? null : JudgeArgmaxShare(judgeBundle, images, records),
@@ -119,7 +120,7 @@ public static class EvalLtgCommand
             }
 
             if (run.Contains("c"))
-                report["retraining"] = Retrain(gen, models.Guide, tail, options, parse.GetValue(data)!, parse.GetValue(n), parse.GetValue(seeds),
+                report["retraining"] = Retrain(gen, models.Guide, tail, options, sources, parse.GetValue(data)!, parse.GetValue(n), parse.GetValue(seeds),
                     new LtgRetraining.Options(parse.GetValue(epochs), 128, parse.GetValue(lr)), ct);
 
             report["finishedUtc"] = DateTime.UtcNow.ToString("O");
@@ -134,7 +135,7 @@ public static class EvalLtgCommand
 
     public sealed record ArmResult(string Arm, double[] Tail, double[] Overall, double TailMean, double TailStd, double OverallMean, double OverallStd);
 
-    private static object Retrain(LongtailGenerator gen, ClassifierBundle guide, int[] tail, LtgOptions options, string dataDir, int n, int seeds,
+    private static object Retrain(LongtailGenerator gen, ClassifierBundle guide, int[] tail, LtgOptions options, SourcePool sources, string dataDir, int n, int seeds,
         LtgRetraining.Options ft, CancellationToken ct)
     {
         var full = FashionMnist.Load(FashionMnist.Split.Train, dataDir);
@@ -161,11 +162,10 @@ public static class EvalLtgCommand
                     foreach (var k in tail)
                     {
                         // Same seeds for both arms: LTG and unguided differ only by w.
-                        var batch = LtgCli.RunWithProgress(gen, new LtgRequest
+                        foreach (var batch in sources.Generate(gen, k, n, options with { Weight = w }, 7_000_000 + 10_000 * s + k, ct, $"seed {s} {arm} {gen.ClassNames[k]}", s))
                         {
-                            ClassIndex = k, Count = n, Options = options with { Weight = w }, Seed = 7_000_000 + 10_000 * s + k,
-                        }, ct, $"seed {s} {arm} {gen.ClassNames[k]}");
-                        images.AddRange(batch.Images); labels.AddRange(Enumerable.Repeat(k, batch.Images.Count)); records.AddRange(batch.Records);
+                            images.AddRange(batch.Images); labels.AddRange(Enumerable.Repeat(k, batch.Images.Count)); records.AddRange(batch.Records);
+                        }
                     }
                     // The classifier trains on what the guidance scored: the decoder's view (resized to its input size).
                     augmented = LtgRetraining.Append(train, ToClassifierView(gen.Decoder, images), labels);
@@ -187,6 +187,45 @@ public static class EvalLtgCommand
             n, seeds, tailClasses = tail.Select(k => gen.ClassNames[k]).ToArray(), trainImages = train.Count, fineTune = ft,
             deployed = baseScore, arms = results, tailDeltaLtgMinusUnguided = delta, pairedTailDeltas = paired, generation = genStats, targetPp = 2.0,
         };
+    }
+
+    /// <summary>
+    /// Where generation starts: noise, or SDEdit from real "field" images of the class taken from the training images the
+    /// long-tailed split left out (the guide never trained on them; the test set stays untouched).
+    /// </summary>
+    private sealed class SourcePool(string dataDir, ClassifierBundle guide, int resolution, int perClass)
+    {
+        private LabeledImages? heldOut;
+
+        public object Describe() => perClass == 0 ? "noise" : $"SDEdit from {perClass} held-out real image(s) per class per seed (outside the LT split)";
+
+        public IEnumerable<LtgBatch> Generate(LongtailGenerator gen, int k, int count, LtgOptions o, long seed, CancellationToken ct, string label, int draw = 0)
+        {
+            if (perClass == 0)
+            {
+                yield return LtgCli.RunWithProgress(gen, new LtgRequest { ClassIndex = k, Count = count, Options = o, Seed = seed }, ct, label);
+                yield break;
+            }
+            heldOut ??= ClassifierRecipe.Split(FashionMnist.Load(FashionMnist.Split.Train, dataDir), guide.Card.Imbalance, guide.Card.Seed).HeldOut;
+            var ofClass = Enumerable.Range(0, heldOut.Count).Where(i => heldOut.Labels[i] == k).ToArray();
+            var order = Seeding.Permutation(ofClass.Length, Seeding.Derive(17, k, draw));
+            int m = Math.Min(perClass, count);
+            for (int j = 0; j < m; j++)
+            {
+                int c = count / m + (j < count % m ? 1 : 0);
+                LtgBatch batch;
+                // No dispose scope may stay open across a yield (the caller's tensors would land in it).
+                using (var scope = NewDisposeScope())
+                {
+                    var src = (TrainingData.ToTensor(heldOut.Subset([ofClass[order[j]]]), resolution) + 1) / 2;
+                    batch = LtgCli.RunWithProgress(gen, new LtgRequest
+                    {
+                        Source = src, SourceName = $"held-out #{ofClass[order[j]]}", ClassIndex = k, Count = c, Options = o, Seed = seed + 100 * j,
+                    }, ct, $"{label} src {j}");
+                }
+                yield return batch;
+            }
+        }
     }
 
     internal static int[] TailClasses(ClassifierBundle guide)
