@@ -1,4 +1,5 @@
 using Coral.Diffusion.Guidance;
+using Coral.Imaging;
 using Coral.Ml.Classification;
 using Coral.Ml.Signals;
 using static TorchSharp.torch;
@@ -58,6 +59,19 @@ public class ConsistencyAndInputTests
         using var single = new ClassifierBundle(bundle.Config, bundle.ClassNames, [bundle.Members[0]], null, null, bundle.Card);
         new LongtailGenerator(model, single).Invoking(g => g.Generate(new LtgRequest { ClassIndex = 0, Count = 1, Options = new() { Signal = SignalKind.MutualInformation } }))
             .Should().Throw<DiffusionInputException>().Where(e => e.Input == "signal");
+    }
+
+    [Fact]
+    public void Undecodable_source_is_a_typed_error_naming_it_and_a_png_decodes_at_model_size()
+    {
+        using var model = TinyModels.Diffusion();
+        using var bundle = TinyModels.Classifier();
+        var gen = new LongtailGenerator(model, bundle);
+        gen.Invoking(g => g.DecodeSource([1, 2, 3, 4], "flagged/blob-7.png"))
+            .Should().Throw<ImageDecodeException>().Where(e => e.SourceName == "flagged/blob-7.png");
+        var png = ImageCodec.EncodePng(new ImageTensor(Enumerable.Repeat(0.5f, 20 * 20).ToArray(), 1, 20, 20));
+        using var x = gen.DecodeSource(png, "ok.png");
+        x.shape.Should().Equal(1, 8, 8);
     }
 
     [Fact]
