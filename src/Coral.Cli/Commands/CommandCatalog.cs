@@ -9,6 +9,9 @@ public static class CommandCatalog
     {
         yield return DataCommands.Create();
         yield return AzuriteCommand.Create();
+        yield return ServeCommand.Create();
+        yield return ReviewCommand.Create();
+        yield return ReviewCommand.CreateQueue();
         yield return GenerateCommand.Create();
         yield return ScoreCommand.Create();
         yield return CommandGroups.Train;

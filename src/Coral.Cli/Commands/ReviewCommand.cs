@@ -1,0 +1,83 @@
+using System.CommandLine;
+using Coral.Pipeline.Hosting;
+using Coral.Pipeline.Manifests;
+using Coral.Pipeline.Review;
+using Coral.Pipeline.Storage;
+using Spectre.Console;
+
+namespace Coral.Cli.Commands;
+
+/// <summary>`coral review list|show|approve|reject` and `coral queue replay-poison`.</summary>
+public static class ReviewCommand
+{
+    private static PipelineStorage Storage(ParseResult parse, Option<string?> connection, Option<string> prefix) =>
+        PipelineStorage.FromConnectionString(ServeCommand.Connection(parse, connection)
+            ?? throw new ArgumentException($"no storage: pass --connection or set ${Pipeline.Names.Settings.StorageConnection} (coral serve prints it)"),
+            parse.GetValue(prefix) ?? "");
+
+    public static Command Create()
+    {
+        var connection = ServeCommand.ConnectionOption();
+        var prefix = new Option<string>("--name-prefix") { Description = "container/queue name prefix used by coral serve", DefaultValueFactory = _ => "" };
+        var review = new Command("review", "Review generated batches: list, show, approve or reject images.");
+
+        var list = new Command("list", "One line per batch with its review counts.") { connection, prefix };
+        list.SetAction(async (parse, ct) =>
+        {
+            var table = new Table().AddColumns("job", "source", "predicted", "signal", "images", "pending", "approved", "rejected", "inconsistent");
+            foreach (var m in await new ReviewService(Storage(parse, connection, prefix)).ListAsync(ct))
+                table.AddRow(Markup.Escape(m.JobId), Markup.Escape(m.SourceName), Markup.Escape(m.PredictedLabel), ReviewPage.Number(m.Signal),
+                    m.Images.ToString(), m.Pending.ToString(), m.Approved.ToString(), m.Rejected.ToString(), m.Inconsistent.ToString());
+            AnsiConsole.Write(table);
+            return 0;
+        });
+        review.Subcommands.Add(list);
+
+        var jobArg = new Argument<string>("job") { Description = "job id (coral review list)" };
+        var show = new Command("show", "Print a batch's manifest.") { jobArg, connection, prefix };
+        show.SetAction(async (parse, ct) =>
+        {
+            var (m, _) = await new ReviewService(Storage(parse, connection, prefix)).ReadAsync(parse.GetValue(jobArg)!, ct);
+            Console.WriteLine(Pipeline.PipelineJson.Serialize(m).ToString());
+            return 0;
+        });
+        review.Subcommands.Add(show);
+
+        foreach (var (name, status) in new[] { ("approve", ReviewStatus.Approved), ("reject", ReviewStatus.Rejected) })
+        {
+            var job = new Argument<string>("job") { Description = "job id" };
+            var imageOpt = new Option<int[]>("--image") { Description = "image index (repeatable; default: every image)", AllowMultipleArgumentsPerToken = true };
+            var reviewer = new Option<string>("--reviewer") { Description = "who reviews", DefaultValueFactory = _ => Environment.UserName };
+            var cmd = new Command(name, $"Mark images {status.ToString().ToLowerInvariant()}" +
+                (status == ReviewStatus.Approved ? " and copy them to curated/<class>/." : " (removes any curated copy).")) { job, imageOpt, reviewer, connection, prefix };
+            cmd.SetAction(async (parse, ct) =>
+            {
+                var m = await new ReviewService(Storage(parse, connection, prefix)).SetStatusAsync(parse.GetValue(job)!,
+                    parse.GetValue(imageOpt) ?? [], status, parse.GetValue(reviewer) ?? "unknown", ct);
+                AnsiConsole.MarkupLine($"[green]{Markup.Escape(m.JobId)}[/]: " +
+                    string.Join(", ", m.Images.Select(i => $"{i.Index}={i.Status.ToString().ToLowerInvariant()}")));
+                return 0;
+            });
+            review.Subcommands.Add(cmd);
+        }
+        return review;
+    }
+
+    public static Command CreateQueue()
+    {
+        var connection = ServeCommand.ConnectionOption();
+        var prefix = new Option<string>("--name-prefix") { Description = "container/queue name prefix used by coral serve", DefaultValueFactory = _ => "" };
+        var max = new Option<int>("--max") { Description = "replay at most this many", DefaultValueFactory = _ => 1000 };
+        var queue = new Command("queue", "Inspect and repair the job queues.");
+        var replay = new Command("replay-poison", "Move poisoned longtail jobs back onto longtail-jobs for another round of tries.") { connection, prefix, max };
+        replay.SetAction(async (parse, ct) =>
+        {
+            using var loggers = ServeCommand.Loggers(json: false);
+            int n = await PoisonReplay.ReplayAsync(Storage(parse, connection, prefix), parse.GetValue(max), loggers.CreateLogger("coral.queue"), ct);
+            AnsiConsole.MarkupLine($"replayed [bold]{n}[/] poisoned job(s)");
+            return 0;
+        });
+        queue.Subcommands.Add(replay);
+        return queue;
+    }
+}
