@@ -40,7 +40,7 @@ public static class BenchScoreCommand
             string Mark(bool ok) => ok ? "[green]met[/]" : "[red]missed[/]";
             AnsiConsole.MarkupLine($"matmul roof {report.MatmulGflops:F1} GFLOP/s ({report.TorchThreads} torch threads, load {Markup.Escape(report.LoadAverageAtStart)})");
             AnsiConsole.MarkupLine($"≥ 2000 images/s at batch 256: {Mark(report.MeetsImagesPerSecond)}; ≥ 30% of roof: {Mark(report.MeetsFractionOfMatmul)}; " +
-                $"RSS {report.RssAfter2kBytes / 1048576.0:F1} → {report.RssAfter20kBytes / 1048576.0:F1} MiB ({report.RssGrowth:+0.0%;-0.0%}): {Mark(report.MeetsRss)}");
+                $"RSS {report.RssAfter2kBytes / 1048576.0:F1} → {report.RssAfter20kBytes / 1048576.0:F1} MiB ({report.RssGrowth:+0.0%;-0.0%}, peak {report.RssPeakGrowth:+0.0%;-0.0%}): {Mark(report.MeetsRss)}");
             return 0;
         }
     }

@@ -41,14 +41,7 @@ public static class BatchInference
             if (features is not null) o.Features.contiguous().data<float>().CopyTo(features.AsSpan(done * bundle.Config.FeatureDim, b * bundle.Config.FeatureDim));
             foreach (var kind in kinds)
             {
-                var v = kind switch
-                {
-                    SignalKind.MutualInformation => SignalMath.MutualInformation(o.MemberLogits),
-                    SignalKind.Entropy => SignalMath.Entropy(o.Logits),
-                    SignalKind.Energy => SignalMath.Energy(o.Logits),
-                    SignalKind.EpistemicHead => bundle.HeadScore(o.Features, o.Logits),
-                    _ => throw new InvalidOperationException($"unhandled signal {kind}"),
-                };
+                var v = LongtailSignals.FromOutputs(kind, bundle, o);
                 v.contiguous().data<float>().CopyTo(signals[kind].AsSpan(done, b));
             }
             var meanP = o.MemberLogits.softmax(-1).mean([0]).argmax(-1).to(ScalarType.Int32).data<int>().ToArray();

@@ -71,14 +71,7 @@ public sealed class ImageScorer
         var values = new Dictionary<SignalKind, float[]>();
         foreach (var kind in Signals)
         {
-            var v = kind switch
-            {
-                SignalKind.MutualInformation => SignalMath.MutualInformation(o.MemberLogits),
-                SignalKind.Entropy => SignalMath.Entropy(o.Logits),
-                SignalKind.Energy => SignalMath.Energy(o.Logits),
-                SignalKind.EpistemicHead => bundle.HeadScore(o.Features, o.Logits),
-                _ => throw new InvalidOperationException($"unhandled signal {kind}"),
-            };
+            var v = LongtailSignals.FromOutputs(kind, bundle, o);
             values[kind] = v.contiguous().data<float>().ToArray();
         }
         int classes = bundle.NumClasses;

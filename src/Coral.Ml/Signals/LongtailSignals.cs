@@ -88,6 +88,19 @@ public static class LongtailSignals
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown signal kind"),
     };
 
+    /// <summary>
+    /// A signal from outputs already computed by <see cref="ClassifierBundle.Forward"/> (one pass serves every
+    /// signal: the scorer and batch evaluation use this; MI needs the outputs of all members).
+    /// </summary>
+    public static Tensor FromOutputs(SignalKind kind, ClassifierBundle bundle, BundleOutputs o) => kind switch
+    {
+        SignalKind.MutualInformation => SignalMath.MutualInformation(o.MemberLogits),
+        SignalKind.Entropy => SignalMath.Entropy(o.Logits),
+        SignalKind.Energy => SignalMath.Energy(o.Logits),
+        SignalKind.EpistemicHead => bundle.HeadScore(o.Features, o.Logits),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown signal kind"),
+    };
+
     /// <summary>The kinds this bundle can compute (MI needs ≥ 2 members, the head needs a head).</summary>
     public static IReadOnlyList<SignalKind> Available(ClassifierBundle bundle) =>
         Enum.GetValues<SignalKind>().Where(k => k switch
