@@ -20,17 +20,12 @@ public static class PipelineFactory
     public static IImageScorer LoadScorer(Func<string, string?> setting) =>
         ClassifierImageScorer.Load(ResolveModelPath(setting(Settings.ClassifierPath) ?? Defaults.ClassifierPath), Defaults.MaxInputBytes);
 
-    /// <summary>
-    /// The real Longtail Guidance generator. It is built by the LTG work on top of the diffusion model;
-    /// until it lands this refuses with a clear message instead of producing anything fake.
-    /// </summary>
+    /// <summary>The real Longtail Guidance generator over the shipped diffusion model, guided by the shipped classifier.</summary>
     public static ILongtailBatchGenerator LoadGenerator(Func<string, string?> setting, IImageScorer scorer)
     {
-        _ = scorer;
-        string path = ResolveModelPath(setting(Settings.DiffusionPath) ?? Defaults.DiffusionPath);
-        throw new ModelUnavailableException(
-            $"the Longtail Guidance batch generator is not available yet (diffusion model path {path}): " +
-            "Coral.Diffusion has no LTG sampler to wire into ILongtailBatchGenerator");
+        _ = scorer; // the guide is loaded separately: the generator runs on its own thread/GPU
+        return LtgBatchGenerator.Load(ResolveModelPath(setting(Settings.DiffusionPath) ?? Defaults.DiffusionPath),
+            ResolveModelPath(setting(Settings.ClassifierPath) ?? Defaults.ClassifierPath));
     }
 
     /// <summary>Relative model paths resolve against the working directory, then the app folder and its parents (repo checkout).</summary>
