@@ -1,0 +1,33 @@
+using Azure.Storage.Blobs.Models;
+using Coral.Pipeline.Manifests;
+using Coral.Pipeline.Scoring;
+using Coral.Pipeline.Storage;
+
+namespace Coral.Pipeline.Hosting;
+
+/// <summary>What a run produced, read back from storage (not from in-memory counters, so it survives restarts).</summary>
+public sealed record PipelineSummary(int Incoming, int Scored, int Flagged, int Rejected, int Failed, int Batches, int SyntheticImages,
+    int ConsistentImages, TimeSpan ScoringSpan, TimeSpan GenerationSpan, IReadOnlyList<string> ReviewPages)
+{
+    public static async Task<PipelineSummary> ReadAsync(PipelineStorage s, CancellationToken ct)
+    {
+        int incoming = 0;
+        await foreach (var _ in s.Incoming.GetBlobsAsync(BlobTraits.None, BlobStates.None, null, ct)) incoming++;
+        var records = new List<ScoreRecord>();
+        await foreach (var b in s.Scores.GetBlobsAsync(BlobTraits.None, BlobStates.None, null, ct))
+            records.Add(PipelineJson.Deserialize<ScoreRecord>((await s.Scores.GetBlobClient(b.Name).DownloadContentAsync(ct)).Value.Content, b.Name));
+        var manifests = new List<ReviewManifest>();
+        var pages = new List<string>();
+        await foreach (var b in s.Manifests.GetBlobsAsync(BlobTraits.None, BlobStates.None, null, ct))
+        {
+            if (b.Name.EndsWith(".json", StringComparison.Ordinal))
+                manifests.Add(PipelineJson.Deserialize<ReviewManifest>((await s.Manifests.GetBlobClient(b.Name).DownloadContentAsync(ct)).Value.Content, b.Name));
+            else pages.Add(s.Manifests.GetBlobClient(b.Name).Uri.ToString());
+        }
+        static TimeSpan Span(IEnumerable<DateTimeOffset> times) { var t = times.ToList(); return t.Count < 2 ? TimeSpan.Zero : t.Max() - t.Min(); }
+        return new PipelineSummary(incoming, records.Count(r => r.Outcome is ScoreOutcome.Scored or ScoreOutcome.Flagged),
+            records.Count(r => r.Flagged), records.Count(r => r.Outcome == ScoreOutcome.Rejected), records.Count(r => r.Outcome == ScoreOutcome.Failed),
+            manifests.Count, manifests.Sum(m => m.Images.Count), manifests.Sum(m => m.Images.Count(i => i.Consistent)),
+            Span(records.Select(r => r.ScoredAt)), Span(manifests.Select(m => m.CreatedAt)), pages);
+    }
+}
