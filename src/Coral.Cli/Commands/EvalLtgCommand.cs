@@ -273,7 +273,7 @@ public static class EvalLtgCommand
     private static double JudgeShare(ClassifierBundle judge, IReadOnlyList<ImageTensor> images, IReadOnlyList<LtgImageRecord> records, double threshold, out ConsistencyVerdict[] verdicts)
     {
         using var scope = NewDisposeScope();
-        var x = new PixelDecoder(judge.Config.Height, judge.Config.Width).Decode(Stack(images) * 2 - 1);
+        var x = JudgeView(judge, images);
         var all = new List<ConsistencyVerdict>();
         foreach (var k in records.Select(r => r.ClassIndex).Distinct())
         {
@@ -284,11 +284,15 @@ public static class EvalLtgCommand
         return all.Count(v => v.Consistent) / (double)all.Count;
     }
 
+    /// <summary>Generated images as the judge sees them: [0, 1] at its input size (same pixel decoder as the guide's).</summary>
+    private static Tensor JudgeView(ClassifierBundle judge, IReadOnlyList<ImageTensor> images) =>
+        new PixelDecoder(judge.Config.Height, judge.Config.Width).Decode(Stack(images) * 2 - 1);
+
     private static double JudgeArgmaxShare(ClassifierBundle judge, IReadOnlyList<ImageTensor> images, IReadOnlyList<LtgImageRecord> records)
     {
         using var scope = NewDisposeScope();
         using var mode = inference_mode();
-        var x = new PixelDecoder(judge.Config.Height, judge.Config.Width).Decode(Stack(images) * 2 - 1);
+        var x = JudgeView(judge, images);
         var pred = judge.Logits(x).argmax(-1).data<long>().ToArray();
         return Enumerable.Range(0, records.Count).Count(i => pred[i] == records[i].ClassIndex) / (double)records.Count;
     }
