@@ -13,8 +13,8 @@ public static class BenchScoreCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "classifier bundle folder or .ckpt", DefaultValueFactory = _ => ClassifierBundle.DefaultClassifierPath };
-        var data = new Option<string>("--data") { Description = "Fashion-MNIST folder (test images are the input)", DefaultValueFactory = _ => FashionMnist.DefaultDirectory };
+        var model = ClassifierCliOptions.Model();
+        var data = ClassifierCliOptions.Data("Fashion-MNIST folder (test images are the input)");
         var batches = new Option<int[]>("--batch") { Description = "batch sizes", DefaultValueFactory = _ => [1, 16, 256], AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--out") { Description = "JSON report", DefaultValueFactory = _ => "docs/results/classifier-bench.json" };
         var cmd = new Command("score", "Benchmark the default scorer (images/s, fraction of the matmul roof, resident memory).") { model, data, batches, output };
@@ -30,7 +30,7 @@ public static class BenchScoreCommand
                 .Select(i => new ImageTensor(test.Image(i).ToArray().Select(b => b / 255f).ToArray(), test.Channels, test.Height, test.Width)).ToArray();
             var report = ScoreBenchmark.Run(bundle, images, modelPath, parse.GetValue(batches)!, line => AnsiConsole.MarkupLine(Markup.Escape(line))) with
             {
-                GitCommit = GitInfo.Commit(), Command = "coral " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
+                GitCommit = GitInfo.Commit(), Command = ClassifierCliOptions.CommandLine(),
             };
             AtomicFile.WriteAllText(parse.GetValue(output)!, Json.Serialize(report));
             var table = new Table().AddColumns("mode", "batch", "images/s", "MFLOP/image", "GFLOP/s", "of matmul roof");

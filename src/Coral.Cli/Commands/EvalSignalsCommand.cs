@@ -12,8 +12,8 @@ public static class EvalSignalsCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "classifier bundle folder or .ckpt", DefaultValueFactory = _ => ClassifierBundle.DefaultClassifierPath };
-        var data = new Option<string>("--data") { Description = "Fashion-MNIST folder (IDX files)", DefaultValueFactory = _ => FashionMnist.DefaultDirectory };
+        var model = ClassifierCliOptions.Model();
+        var data = ClassifierCliOptions.Data();
         var output = new Option<string>("--out") { Description = "report path without extension (.json and .png are written)", DefaultValueFactory = _ => "docs/results/classifier-signals" };
         var cmd = new Command("signals", "AUROC of every longtail signal for misclassified and tail-class test images; accuracy per class.") { model, data, output };
         cmd.SetAction(parse => CliErrors.RunAsync(() => Task.FromResult(Run(parse))));
@@ -26,7 +26,7 @@ public static class EvalSignalsCommand
             var test = FashionMnist.Load(FashionMnist.Split.Test, parse.GetValue(data));
             var report = SignalEvaluation.Run(bundle, test, modelPath) with
             {
-                Command = "coral " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
+                Command = ClassifierCliOptions.CommandLine(),
             };
             string stem = parse.GetValue(output)!;
             AtomicFile.WriteAllText(stem + ".json", Json.Serialize(report));

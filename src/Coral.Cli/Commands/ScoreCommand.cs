@@ -17,7 +17,7 @@ public static class ScoreCommand
     public static Command Create()
     {
         var paths = new Argument<string[]>("paths") { Description = "image files or folders (folders: their image files, recursively)", Arity = ArgumentArity.OneOrMore };
-        var model = new Option<string>("--model") { Description = "classifier bundle folder or .ckpt", DefaultValueFactory = _ => ClassifierBundle.DefaultClassifierPath };
+        var model = ClassifierCliOptions.Model();
         var output = new Option<string>("--out") { Description = "JSON Lines output, one record per image", DefaultValueFactory = _ => "scores.jsonl" };
         var batch = new Option<int>("--batch") { Description = "images per forward pass", DefaultValueFactory = _ => 256 };
         var wrongSize = new Option<WrongSizePolicy>("--wrong-size") { Description = "images whose size differs from the classifier input: refuse or resize (with a note)", DefaultValueFactory = _ => WrongSizePolicy.Refuse };

@@ -16,7 +16,7 @@ public static class TrainClassifierCommand
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "Fashion-MNIST folder (IDX files)", DefaultValueFactory = _ => FashionMnist.DefaultDirectory };
+        var data = ClassifierCliOptions.Data();
         var imbalance = new Option<double>("--imbalance") { Description = "ρ = n_min/n_max of the long-tailed split (1 = full balanced set)", DefaultValueFactory = _ => 0.01 };
         var members = new Option<int>("--members") { Description = "ensemble members K (member 0 is the deployed classifier)", DefaultValueFactory = _ => 4 };
         var seed = new Option<int>("--seed") { Description = "seed of the split, initialisation and data order", DefaultValueFactory = _ => 0 };
@@ -57,7 +57,7 @@ public static class TrainClassifierCommand
                 Purpose = isJudge
                     ? "independent judge: penultimate features for classifier-feature FID and class consistency of generated images"
                     : "default scorer: flags field images that are longtail for this classifier",
-                Command = "coral " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
+                Command = ClassifierCliOptions.CommandLine(),
                 Train = new TrainOptions
                 {
                     Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(batch), LearningRate = parse.GetValue(lr),

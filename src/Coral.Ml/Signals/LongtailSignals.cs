@@ -28,30 +28,31 @@ public sealed class EnsembleMutualInformation(ClassifierBundle bundle) : ILongta
     }
 }
 
-/// <summary>Predictive entropy of the deployed classifier.</summary>
-public sealed class PredictiveEntropy(ClassifierBundle bundle) : ILongtailSignal
+/// <summary>A signal computed from the deployed classifier's logits alone (one forward pass).</summary>
+public abstract class LogitSignal(ClassifierBundle bundle, SignalKind kind) : ILongtailSignal
 {
     public string Name => LongtailSignals.NameOf(Kind);
-    public SignalKind Kind => SignalKind.Entropy;
+    public SignalKind Kind => kind;
+
+    protected abstract Tensor FromLogits(Tensor logits);
 
     public Tensor Compute(Tensor images)
     {
         using var scope = NewDisposeScope();
-        return SignalMath.Entropy(bundle.Logits(images)).MoveToOuterDisposeScope();
+        return FromLogits(bundle.Logits(images)).MoveToOuterDisposeScope();
     }
 }
 
-/// <summary>Energy −logsumexp(logits) of the deployed classifier.</summary>
-public sealed class Energy(ClassifierBundle bundle) : ILongtailSignal
+/// <summary>Predictive entropy of the deployed classifier.</summary>
+public sealed class PredictiveEntropy(ClassifierBundle bundle) : LogitSignal(bundle, SignalKind.Entropy)
 {
-    public string Name => LongtailSignals.NameOf(Kind);
-    public SignalKind Kind => SignalKind.Energy;
+    protected override Tensor FromLogits(Tensor logits) => SignalMath.Entropy(logits);
+}
 
-    public Tensor Compute(Tensor images)
-    {
-        using var scope = NewDisposeScope();
-        return SignalMath.Energy(bundle.Logits(images)).MoveToOuterDisposeScope();
-    }
+/// <summary>Energy −logsumexp(logits) of the deployed classifier.</summary>
+public sealed class Energy(ClassifierBundle bundle) : LogitSignal(bundle, SignalKind.Energy)
+{
+    protected override Tensor FromLogits(Tensor logits) => SignalMath.Energy(logits);
 }
 
 /// <summary>The epistemic head: one forward pass of member 0 plus the head's MLP.</summary>
