@@ -31,6 +31,22 @@ public static class ServeCommand
         else b.AddSimpleConsole(o => { o.IncludeScopes = true; o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
     });
 
+    /// <summary>Real field-like data: the first n Fashion-MNIST test images as PNG blobs (idempotent names).</summary>
+    private static async Task UploadFashionMnistAsync(PipelineStorage storage, int n, ILogger log, CancellationToken ct)
+    {
+        var test = Coral.Data.FashionMnist.Load(Coral.Data.FashionMnist.Split.Test);
+        n = Math.Min(n, test.Count);
+        await Parallel.ForEachAsync(Enumerable.Range(0, n), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (i, token) =>
+        {
+            var px = test.Image(i).ToArray().Select(b => b / 255f).ToArray();
+            var png = Coral.Imaging.ImageCodec.EncodePng(new Coral.Imaging.ImageTensor(px, test.Channels, test.Height, test.Width));
+            // Never overwrite: a re-upload would be a new input (new ETag) and be scored again.
+            try { await storage.Incoming.GetBlobClient($"fashion-mnist/test-{i:D5}.png").UploadAsync(BinaryData.FromBytes(png), overwrite: false, token); }
+            catch (Azure.RequestFailedException e) when (e.Status == 409) { }
+        });
+        log.LogInformation("Uploaded {Count} Fashion-MNIST test images to {Container}/fashion-mnist/", n, storage.Incoming.Name);
+    }
+
     public static Command Create()
     {
         var connection = ConnectionOption();
@@ -43,9 +59,11 @@ public static class ServeCommand
         var visibility = new Option<int>("--visibility-timeout") { Description = "seconds a failed job waits before its next try", DefaultValueFactory = _ => Defaults.VisibilityTimeoutSeconds };
         var prefix = new Option<string>("--name-prefix") { Description = "prefix for every container/queue name (several pipelines in one account)", DefaultValueFactory = _ => "" };
         var json = new Option<bool>("--json-logs") { Description = "structured JSON log lines" };
+        var export = new Option<string?>("--export") { Description = "after --until-idle, copy manifests + review pages here (default runs/serve when serve started its own, in-memory Azurite)" };
+        var upload = new Option<int>("--upload-fashion-mnist") { Description = "first upload this many real Fashion-MNIST test images to incoming/ as field data (demo)" };
         var command = new Command("serve", "Run the pipeline locally: score new blobs in incoming/, generate batches for flagged ones.")
         {
-            connection, classifier, diffusion, threshold, images, untilIdle, scan, visibility, prefix, json,
+            connection, classifier, diffusion, threshold, images, untilIdle, scan, visibility, prefix, json, upload, export,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -83,7 +101,33 @@ public static class ServeCommand
                 UntilIdle = parse.GetValue(untilIdle),
                 Queue = new QueueConsumerOptions { VisibilityTimeout = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(visibility))) },
             }, loggers);
+            await storage.EnsureCreatedAsync(ct);
+            if (parse.GetValue(upload) is > 0 and var n) await UploadFashionMnistAsync(storage, n, log, ct);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             await host.RunAsync(ct);
+            var summary = await PipelineSummary.ReadAsync(storage, CancellationToken.None);
+            Console.WriteLine($"incoming {summary.Incoming}: scored {summary.Scored}, flagged {summary.Flagged}, rejected {summary.Rejected}, " +
+                $"failed {summary.Failed}; batches {summary.Batches} ({summary.SyntheticImages} images, {summary.ConsistentImages} consistent); " +
+                $"scoring {summary.ScoringSpan.TotalSeconds:F1} s, generation {summary.GenerationSpan.TotalSeconds:F1} s, total {clock.Elapsed.TotalSeconds:F1} s");
+            string? exportDir = parse.GetValue(export) ?? (azurite is not null ? "runs/serve" : null);
+            if (exportDir is not null)
+            {
+                // The private Azurite is in-memory: keep what reviewers need before it goes away.
+                Directory.CreateDirectory(exportDir);
+                await foreach (var b in storage.Manifests.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, null, CancellationToken.None))
+                {
+                    string target = Path.Combine(exportDir, b.Name);
+                    string tmp = target + ".tmp";
+                    await storage.Manifests.GetBlobClient(b.Name).DownloadToAsync(tmp, CancellationToken.None);
+                    File.Move(tmp, target, overwrite: true);
+                }
+                Console.WriteLine($"review pages and manifests: {Path.GetFullPath(exportDir)}");
+            }
+            else
+            {
+                foreach (var page in summary.ReviewPages.Take(5)) Console.WriteLine("review page: " + page);
+                if (summary.ReviewPages.Count > 5) Console.WriteLine($"... and {summary.ReviewPages.Count - 5} more (coral review list)");
+            }
             return 0;
         });
         return command;

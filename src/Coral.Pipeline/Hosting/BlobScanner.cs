@@ -51,7 +51,6 @@ public sealed class BlobScanner(PipelineStorage storage, ScoreHandler scorer, IL
     {
         string etag = JobIds.NormalizeEtag(item.Properties.ETag!.Value.ToString());
         string jobId = JobIds.Derive(item.Name, etag);
-        using var scope = logger.BeginScope("JobId={JobId} Blob={Blob}", jobId, item.Name);
         try
         {
             var result = await scorer.HandleAsync(storage.Incoming.GetBlobClient(item.Name), ct);
