@@ -45,6 +45,21 @@ public class GeneratorTests
     }
 
     [Fact]
+    public void Gradient_through_the_denoiser_runs_with_classifier_free_guidance_and_differs_from_x0_only()
+    {
+        using var model = TinyModels.Diffusion();
+        using var bundle = TinyModels.Classifier();
+        var gen = new LongtailGenerator(model, bundle);
+        var r = new LtgRequest { ClassIndex = 2, Count = 2, Options = Fast(0.5) with { CfgScale = 2, Signal = SignalKind.EpistemicHead }, Seed = 8 };
+        var x0Only = gen.Generate(r);
+        var viaDenoiser = gen.Generate(r with { Options = r.Options with { Gradient = GradientPath.ThroughDenoiser } });
+        var again = gen.Generate(r with { Options = r.Options with { Gradient = GradientPath.ThroughDenoiser } });
+        MaxDiff(viaDenoiser, again).Should().Be(0);
+        MaxDiff(x0Only, viaDenoiser).Should().BeGreaterThan(0);
+        viaDenoiser.GuidedSteps.Should().Be(viaDenoiser.StepsRun);
+    }
+
+    [Fact]
     public void Guide_every_k_counts_guided_steps()
     {
         using var model = TinyModels.Diffusion();
