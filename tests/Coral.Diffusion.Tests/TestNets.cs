@@ -1,4 +1,4 @@
-using Coral.Diffusion.Coral;
+using Coral.Diffusion.Contrastive;
 using Coral.Diffusion.Networks;
 using Coral.Diffusion.Training;
 using Coral.Ml;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Coral.Diffusion;
-using Coral.Diffusion.Coral;
+using Coral.Diffusion.Contrastive;
 using Coral.Diffusion.Networks;
 using Coral.Diffusion.Sampling;
 using Coral.Diffusion.Schedule;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Coral.Data;
 using Coral.Diffusion;
-using Coral.Diffusion.Coral;
+using Coral.Diffusion.Contrastive;
 using Coral.Diffusion.Networks;
 using Coral.Diffusion.Schedule;
 using Coral.Diffusion.Training;

@@ -1,4 +1,5 @@
-namespace Coral.Diffusion.Coral;
+// Folder Coral/, namespace Contrastive: a namespace named "Coral" would shadow the root Coral.* namespaces inside Coral.Diffusion.
+namespace Coral.Diffusion.Contrastive;
 
 /// <summary>
 /// CORAL hyperparameters (Rodriguez et al. 2025). Defaults follow the paper's Table 3 (w 0.01, τ 0.1, τ_r 1.0);

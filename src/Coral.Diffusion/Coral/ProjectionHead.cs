@@ -3,7 +3,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Coral.Diffusion.Coral;
+namespace Coral.Diffusion.Contrastive;
 
 /// <summary>CORAL projection head on the middle-block output: global average pool → Linear → L2 normalise (no nonlinearity).</summary>
 public sealed class ProjectionHead : Module<Tensor, Tensor>

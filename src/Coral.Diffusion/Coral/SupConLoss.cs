@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Coral.Diffusion.Coral;
+namespace Coral.Diffusion.Contrastive;
 
 /// <summary>
 /// Supervised contrastive loss, Khosla et al. 2020 L^sup_out: for anchor i with positives P(i) (same label, j ≠ i),

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Coral.Diffusion.Coral;
+using Coral.Diffusion.Contrastive;
 using Coral.Diffusion.Networks;
 using Coral.Diffusion.Schedule;
 using Coral.Ml;
@@ -22,7 +22,8 @@ public sealed record TrainState
 /// <summary>
 /// The training loop: ε-loss (+ CORAL SupCon on the bottleneck), label dropout for guidance, Adam/AdamW with
 /// warmup, gradient clipping, EMA, atomic periodic checkpoints and resume. Each step reseeds torch from
-/// (seed, step), so a resumed run continues exactly as an uninterrupted one would.
+/// (seed, step), so a resumed run continues exactly as an uninterrupted one would. That RNG is process-global:
+/// do not run two trainers (or other seeded torch work) concurrently in one process.
 /// </summary>
 public sealed class DiffusionTrainer : IDisposable
 {
