@@ -26,6 +26,8 @@ public class ReviewServiceTests(AzuriteFixture azurite)
         Generation.GenerateHandler.Sha256(bytes).Should().Be(m.Images[0].Sha256);
 
         m = await review.SetStatusAsync(job.JobId, [0], ReviewStatus.Rejected, "bob", default);
+        var page = (await s.Manifests.GetBlobClient(ReviewPage.FileName(job.JobId)).DownloadContentAsync()).Value.Content.ToString();
+        page.Should().Contain("<dd class=\"status\">rejected</dd>").And.Contain("<dd class=\"status\">approved</dd>", "the page shows the review state");
         (await NamesAsync(s.Curated)).Should().HaveCount(m.Images.Count - 1);
         (await review.ListAsync(default)).Single().Should().Match<ManifestSummary>(x => x.Approved == m.Images.Count - 1 && x.Rejected == 1);
     }

@@ -83,7 +83,38 @@ public sealed class ReviewService(PipelineStorage storage)
                 continue; // another reviewer wrote in between: re-read, re-apply ours on top of theirs
             }
             await SyncCuratedAsync(m, ct);
+            await RefreshPageAsync(m, ct);
             return m;
+        }
+    }
+
+    /// <summary>
+    /// Re-renders the batch's review page so it shows the review state. Best effort: the manifest is the record;
+    /// a page whose source version is gone, or that lost a race with another reviewer's rendering, lags behind.
+    /// </summary>
+    public async Task RefreshPageAsync(ReviewManifest m, CancellationToken ct)
+    {
+        byte[] source;
+        try
+        {
+            var src = storage.Blobs.GetBlobContainerClient(m.Source.Container).GetBlobClient(m.Source.Name);
+            source = (await src.DownloadContentAsync(new BlobDownloadOptions
+            {
+                Conditions = new BlobRequestConditions { IfMatch = new ETag("\"" + m.Source.ETag + "\"") },
+            }, ct)).Value.Content.ToArray();
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412) { return; }
+        var images = new Dictionary<int, byte[]>();
+        foreach (var img in m.Images)
+            images[img.Index] = (await storage.Synthetic.GetBlobClient(img.Path).DownloadContentAsync(ct)).Value.Content.ToArray();
+        try
+        {
+            await new AtomicBlobWriter(storage).CommitAsync(storage.Manifests, ReviewPage.FileName(m.JobId),
+                BinaryData.FromString(ReviewPage.Render(m, source, images)), "text/html; charset=utf-8", createOnly: false, ct);
+        }
+        catch (Exception e) when (e is IOException or RequestFailedException)
+        {
+            // Concurrent reviewers re-render at once; a page may lag one review behind the manifest, never the reverse.
         }
     }
 
@@ -98,8 +129,8 @@ public sealed class ReviewService(PipelineStorage storage)
             if (img.Status == ReviewStatus.Approved)
             {
                 if (await target.ExistsAsync(ct)) continue;
-                var copy = await target.StartCopyFromUriAsync(storage.Synthetic.GetBlobClient(img.Path).Uri, cancellationToken: ct);
-                await copy.WaitForCompletionAsync(ct);
+                // Create-only: concurrent reviewers syncing the same image make one copy.
+                await AtomicBlobWriter.CommitStagedAsync(storage.Synthetic.GetBlobClient(img.Path), target, createOnly: true, ct);
             }
             else
             {

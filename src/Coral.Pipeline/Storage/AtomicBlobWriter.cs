@@ -49,6 +49,18 @@ public sealed class AtomicBlobWriter(PipelineStorage storage)
         {
             return false; // someone committed first: their output stands
         }
+        catch (InvalidOperationException)
+        {
+            // A concurrent copy to the same name superseded ours. Its content stands, if its copy completed.
+            var props = (await final.GetPropertiesAsync(cancellationToken: ct)).Value;
+            for (var deadline = DateTime.UtcNow.AddSeconds(30); props.CopyStatus == CopyStatus.Pending && DateTime.UtcNow < deadline;)
+            {
+                await Task.Delay(100, ct); // the other writer's server-side copy is still running
+                props = (await final.GetPropertiesAsync(cancellationToken: ct)).Value;
+            }
+            if (props.CopyStatus == CopyStatus.Success) return !createOnly;
+            throw new IOException($"{final.BlobContainerName}/{final.Name}: concurrent copy ended as {props.CopyStatus}");
+        }
     }
 
     public static async Task DeleteQuietlyAsync(BlobClient blob)
