@@ -22,25 +22,33 @@ public static class ReviewCommand
         var review = new Command("review", "Review generated batches: list, show, approve or reject images.");
 
         var list = new Command("list", "One line per batch with its review counts.") { connection, prefix };
-        list.SetAction(async (parse, ct) =>
+        list.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
             var table = new Table().AddColumns("job", "source", "predicted", "signal", "images", "pending", "approved", "rejected", "inconsistent");
-            foreach (var m in await new ReviewService(Storage(parse, connection, prefix)).ListAsync(ct))
+            var all = await new ReviewService(Storage(parse, connection, prefix)).ListAsync(ct);
+            if (Console.IsOutputRedirected)
+            {
+                // Scripts get whole ids, one batch per line, not a table wrapped to an unknown width.
+                foreach (var m in all)
+                    Console.WriteLine(string.Join('\t', m.JobId, m.SourceName, m.PredictedLabel, ReviewPage.Number(m.Signal), m.Images, m.Pending, m.Approved, m.Rejected, m.Inconsistent));
+                return 0;
+            }
+            foreach (var m in all)
                 table.AddRow(Markup.Escape(m.JobId), Markup.Escape(m.SourceName), Markup.Escape(m.PredictedLabel), ReviewPage.Number(m.Signal),
                     m.Images.ToString(), m.Pending.ToString(), m.Approved.ToString(), m.Rejected.ToString(), m.Inconsistent.ToString());
             AnsiConsole.Write(table);
             return 0;
-        });
+        }));
         review.Subcommands.Add(list);
 
         var jobArg = new Argument<string>("job") { Description = "job id (coral review list)" };
         var show = new Command("show", "Print a batch's manifest.") { jobArg, connection, prefix };
-        show.SetAction(async (parse, ct) =>
+        show.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
             var (m, _) = await new ReviewService(Storage(parse, connection, prefix)).ReadAsync(parse.GetValue(jobArg)!, ct);
             Console.WriteLine(Pipeline.PipelineJson.Serialize(m).ToString());
             return 0;
-        });
+        }));
         review.Subcommands.Add(show);
 
         foreach (var (name, status) in new[] { ("approve", ReviewStatus.Approved), ("reject", ReviewStatus.Rejected) })
@@ -50,14 +58,14 @@ public static class ReviewCommand
             var reviewer = new Option<string>("--reviewer") { Description = "who reviews", DefaultValueFactory = _ => Environment.UserName };
             var cmd = new Command(name, $"Mark images {status.ToString().ToLowerInvariant()}" +
                 (status == ReviewStatus.Approved ? " and copy them to curated/<class>/." : " (removes any curated copy).")) { job, imageOpt, reviewer, connection, prefix };
-            cmd.SetAction(async (parse, ct) =>
+            cmd.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
             {
                 var m = await new ReviewService(Storage(parse, connection, prefix)).SetStatusAsync(parse.GetValue(job)!,
                     parse.GetValue(imageOpt) ?? [], status, parse.GetValue(reviewer) ?? "unknown", ct);
                 AnsiConsole.MarkupLine($"[green]{Markup.Escape(m.JobId)}[/]: " +
                     string.Join(", ", m.Images.Select(i => $"{i.Index}={i.Status.ToString().ToLowerInvariant()}")));
                 return 0;
-            });
+            }));
             review.Subcommands.Add(cmd);
         }
         return review;
@@ -70,13 +78,13 @@ public static class ReviewCommand
         var max = new Option<int>("--max") { Description = "replay at most this many", DefaultValueFactory = _ => 1000 };
         var queue = new Command("queue", "Inspect and repair the job queues.");
         var replay = new Command("replay-poison", "Move poisoned longtail jobs back onto longtail-jobs for another round of tries.") { connection, prefix, max };
-        replay.SetAction(async (parse, ct) =>
+        replay.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
             using var loggers = ServeCommand.Loggers(json: false);
             int n = await PoisonReplay.ReplayAsync(Storage(parse, connection, prefix), parse.GetValue(max), loggers.CreateLogger("coral.queue"), ct);
             AnsiConsole.MarkupLine($"replayed [bold]{n}[/] poisoned job(s)");
             return 0;
-        });
+        }));
         queue.Subcommands.Add(replay);
         return queue;
     }

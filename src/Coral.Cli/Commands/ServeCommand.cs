@@ -65,7 +65,7 @@ public static class ServeCommand
         {
             connection, classifier, diffusion, threshold, images, untilIdle, scan, visibility, prefix, json, upload, export,
         };
-        command.SetAction(async (parse, ct) =>
+        command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
             using var loggers = Loggers(parse.GetValue(json));
             var log = loggers.CreateLogger("coral.serve");
@@ -130,7 +130,7 @@ public static class ServeCommand
                 if (summary.ReviewPages.Count > 5) Console.WriteLine($"... and {summary.ReviewPages.Count - 5} more (coral review list)");
             }
             return 0;
-        });
+        }));
         return command;
     }
 }
