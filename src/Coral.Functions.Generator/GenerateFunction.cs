@@ -1,7 +1,5 @@
 using Azure.Storage.Queues.Models;
 using Coral.Pipeline.Generation;
-using Coral.Pipeline.Names;
-using Microsoft.Azure.Functions.Worker;
 
 namespace Coral.Functions.Generator;
 

@@ -1,12 +1,5 @@
 using Coral.Functions;
 using Coral.Pipeline.Generation;
-using Coral.Pipeline.Models;
-using Coral.Pipeline.Scoring;
-using Coral.Pipeline.Storage;
-using Microsoft.Azure.Functions.Worker.Builder;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 // Thin host: all logic is in Coral.Pipeline. One batch at a time per instance (host.json batchSize 1; GPU).
 var builder = FunctionsApplication.CreateBuilder(args);

@@ -1,11 +1,4 @@
 using Coral.Functions;
-using Coral.Pipeline.Models;
-using Coral.Pipeline.Scoring;
-using Coral.Pipeline.Storage;
-using Microsoft.Azure.Functions.Worker.Builder;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 // Thin host: all logic is in Coral.Pipeline.
 var builder = FunctionsApplication.CreateBuilder(args);
