@@ -146,8 +146,8 @@ public sealed class GenerationEvaluator(ClassifierBundle judge, LabeledImages re
         using var scope = NewDisposeScope();
         var x01 = (TrainingData.ToTensor(realTest, resolution) + 1) / 2;
         var (f, _) = Judge(x01);
-        var entry = (f.MoveToOuterDisposeScope(), realTest.Labels);
-        // Kept for the evaluator's lifetime (several models share it); DisposeScope does not own it any more.
+        // Kept for the evaluator's lifetime (several models share it): no dispose scope may own it.
+        var entry = (f.DetachFromDisposeScope(), realTest.Labels);
         realCache[resolution] = entry;
         return entry;
     }
