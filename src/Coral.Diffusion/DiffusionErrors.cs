@@ -5,4 +5,8 @@ public sealed class DiffusionInputException(string input, string problem)
     : ArgumentException($"{input}: {problem}", input)
 {
     public string Input { get; } = input;
+    public string Problem { get; } = problem;
+
+    /// <summary>Without ArgumentException's " (Parameter 'x')" suffix: the input is already named first.</summary>
+    public override string Message => $"{Input}: {Problem}";
 }

@@ -30,7 +30,7 @@ public static class BenchDiffusionCommand
         {
             steps, batch, resolution, channels, mult, model, sampleBatch,
         };
-        cmd.SetAction(parse =>
+        cmd.SetAction(parse => CliErrors.RunAsync(() => Task.Run(() =>
         {
             TorchRuntime.EnsureLoaded();
             int n = parse.GetValue(steps), b = parse.GetValue(batch), res = parse.GetValue(resolution);
@@ -73,7 +73,7 @@ public static class BenchDiffusionCommand
                 return overhead <= OverheadTarget ? 0 : 1;
             }
             finally { Directory.Delete(tmp, true); }
-        });
+        })));
         return cmd;
     }
 

@@ -26,7 +26,7 @@ public static class EvalGenerationCommand
         {
             models, judgePath, data, perClass, steps, eta, guidance, seed, outDir,
         };
-        cmd.SetAction(parse =>
+        cmd.SetAction(parse => CliErrors.RunAsync(() => Task.Run(() =>
         {
             TorchRuntime.EnsureLoaded();
             string judgeDir = parse.GetValue(judgePath)!;
@@ -60,7 +60,7 @@ public static class EvalGenerationCommand
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLine($"results → {Markup.Escape(output)}");
             return 0;
-        });
+        })));
         return cmd;
     }
 

@@ -48,7 +48,7 @@ public static class TrainDiffusionCommand
             data, imbalance, splitSeed, coral, steps, batch, seed, outDir, resolution, channels, mult, resBlocks, dropout, lr,
             optimizer, weightDecay, warmup, clip, emaDecay, labelDrop, ckptEvery, schedule, timesteps, cw, ctau, ctaur, cdim,
         };
-        cmd.SetAction((parse, ct) => Task.Run(() =>
+        cmd.SetAction((parse, ct) => CliErrors.RunAsync(() => Task.Run(() =>
         {
             TorchRuntime.EnsureLoaded();
             var full = FashionMnist.Load(FashionMnist.Split.Train, parse.GetValue(data));
@@ -103,7 +103,7 @@ public static class TrainDiffusionCommand
             DiffusionModel.Save(trainer.Ema, card, Path.Combine(run, "model"), half: true);
             AnsiConsole.MarkupLine($"[green]done[/]: {finalState.Step} steps in {finalState.Seconds / 60:F1} min; model → {Markup.Escape(Path.Combine(run, "model"))}");
             return 0;
-        }));
+        })));
         return cmd;
     }
 

@@ -104,6 +104,8 @@ public sealed class DiffusionTrainer : IDisposable
             }
             if (state.Step % opt.CheckpointEvery == 0 || state.Step == opt.Steps) SaveCheckpoint();
         }
+        // Ctrl-C: keep the work done since the last periodic checkpoint.
+        if (cancel.IsCancellationRequested && state.Step > startStep && state.Step % opt.CheckpointEvery != 0) SaveCheckpoint();
         return state;
     }
 
