@@ -29,7 +29,7 @@ public sealed record GenerationEvalOptions
 /// </summary>
 public sealed class GenerationEvaluator(ClassifierBundle judge, LabeledImages realTest, string judgeName = "models/judge")
 {
-    private readonly Dictionary<int, (Tensor Features, int[] Labels)> realCache = [];
+    private readonly Dictionary<int, (Tensor Features, int[] Labels, int[] Predicted)> realCache = [];
 
     public GenerationReport Evaluate(DiffusionModel model, string name, GenerationEvalOptions o, string outDir, IProgress<string>? log = null)
     {
@@ -44,9 +44,10 @@ public sealed class GenerationEvaluator(ClassifierBundle judge, LabeledImages re
         var genLabels = Enumerable.Range(0, k).SelectMany(c => Enumerable.Repeat(c, n)).ToArray();
 
         var (genFeat, genPred) = Judge(samples01);
-        var (realFeat, realLabels) = RealFeatures(model.Resolution);
+        var (realFeat, realLabels, realPred) = RealFeatures(model.Resolution);
         var fidPerClass = new double[k];
         var consPerClass = new double[k];
+        var realConsPerClass = new double[k];
         for (int c = 0; c < k; c++)
         {
             using var s = NewDisposeScope();
@@ -54,6 +55,7 @@ public sealed class GenerationEvaluator(ClassifierBundle judge, LabeledImages re
             var ridx = tensor(realLabels.Select((y, i) => (y, i)).Where(p => p.y == c).Select(p => (long)p.i).ToArray());
             fidPerClass[c] = FrechetDistance.Distance(g, realFeat.index_select(0, ridx));
             consPerClass[c] = genPred.Skip(c * n).Take(n).Count(p => p == c) / (double)n;
+            realConsPerClass[c] = realLabels.Zip(realPred).Where(p => p.First == c).Average(p => p.Second == c ? 1.0 : 0.0);
         }
         double fidAll = FrechetDistance.Distance(genFeat, realFeat);
         var groups = GroupsOf(model);
@@ -67,6 +69,7 @@ public sealed class GenerationEvaluator(ClassifierBundle judge, LabeledImages re
             GuidanceScale = o.GuidanceScale, SampleSeed = o.Seed, Resolution = model.Resolution,
             FidOverall = fidAll, ConsistencyOverall = consPerClass.Average(),
             FidPerClass = fidPerClass, ConsistencyPerClass = consPerClass,
+            RealConsistencyPerClass = realConsPerClass, RealConsistencyOverall = realConsPerClass.Average(),
             ClassNames = [.. model.ClassNames], Groups = [.. groups.Select(g => g.ToString())],
             FidGroupMean = groupNames.ToDictionary(g => g.ToString(), g => Enumerable.Range(0, k).Where(c => groups[c] == g).Average(c => fidPerClass[c])),
             ConsistencyGroupMean = groupNames.ToDictionary(g => g.ToString(), g => Enumerable.Range(0, k).Where(c => groups[c] == g).Average(c => consPerClass[c])),
@@ -140,14 +143,14 @@ public sealed class GenerationEvaluator(ClassifierBundle judge, LabeledImages re
         return (cat(feats, 0).MoveToOuterDisposeScope(), [.. preds.Select(p => (int)p)]);
     }
 
-    private (Tensor Features, int[] Labels) RealFeatures(int resolution)
+    private (Tensor Features, int[] Labels, int[] Predicted) RealFeatures(int resolution)
     {
         if (realCache.TryGetValue(resolution, out var hit)) return hit;
         using var scope = NewDisposeScope();
         var x01 = (TrainingData.ToTensor(realTest, resolution) + 1) / 2;
-        var (f, _) = Judge(x01);
+        var (f, pred) = Judge(x01);
         // Kept for the evaluator's lifetime (several models share it): no dispose scope may own it.
-        var entry = (f.DetachFromDisposeScope(), realTest.Labels);
+        var entry = (f.DetachFromDisposeScope(), realTest.Labels, pred);
         realCache[resolution] = entry;
         return entry;
     }

@@ -18,6 +18,9 @@ public sealed record GenerationReport
     public double ConsistencyOverall { get; init; }
     public double[] FidPerClass { get; init; } = [];
     public double[] ConsistencyPerClass { get; init; } = [];
+    /// <summary>The judge's accuracy on real test images after the same resize: the ceiling for consistency.</summary>
+    public double RealConsistencyOverall { get; init; }
+    public double[] RealConsistencyPerClass { get; init; } = [];
     public string[] ClassNames { get; init; } = [];
     public string[] Groups { get; init; } = [];
     public Dictionary<string, double> FidGroupMean { get; init; } = [];
