@@ -10,10 +10,17 @@ namespace Coral.Cli.Commands;
 /// <summary>`coral review list|show|approve|reject` and `coral queue replay-poison`.</summary>
 public static class ReviewCommand
 {
-    private static PipelineStorage Storage(ParseResult parse, Option<string?> connection, Option<string> prefix) =>
-        PipelineStorage.FromConnectionString(ServeCommand.Connection(parse, connection)
-            ?? throw new ArgumentException($"no storage: pass --connection or set ${Pipeline.Names.Settings.StorageConnection} (coral serve prints it)"),
+    /// <summary>
+    /// --connection or $CoralStorage (a connection string), else the identity-based settings the apps use
+    /// ($CoralStorage__blobServiceUri and __queueServiceUri, signed in with az login or a managed identity).
+    /// </summary>
+    private static PipelineStorage Storage(ParseResult parse, Option<string?> connection, Option<string> prefix)
+    {
+        var connectionString = ServeCommand.Connection(parse, connection);
+        return PipelineStorage.FromSettings(
+            name => name == Pipeline.Names.Settings.StorageConnection ? connectionString : Environment.GetEnvironmentVariable(name),
             parse.GetValue(prefix) ?? "");
+    }
 
     public static Command Create()
     {
