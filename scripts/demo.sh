@@ -1,11 +1,69 @@
 #!/usr/bin/env bash
-# Sets up the machine (idempotent) and runs the end-to-end demo with the parts that exist today.
+# The main job: set up the machine (idempotent), then run the whole pipeline locally on real data.
+#   1. start a private, in-memory Azurite on free loopback ports;
+#   2. upload real Fashion-MNIST test images to incoming/ as field data (DEMO_IMAGES, default 300);
+#   3. run the local host (`coral serve`) with the shipped checkpoints until every image is scored and
+#      every flagged image has a synthetic batch, a manifest and a review page;
+#   4. review: list the batches, approve the first one, and show what landed in curated/;
+#   5. export the manifests and self-contained review pages to runs/demo/.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+IMAGES="${DEMO_IMAGES:-300}"
+OUT="${DEMO_OUT:-$ROOT/runs/demo}"
+# Two cores: one torch thread per operator leaves the other for Azurite and the host.
+export CORAL_TORCH_THREADS="${CORAL_TORCH_THREADS:-1}"
+
 bash scripts/setup.sh
 dotnet build src/Coral.Cli -c Release --no-restore -v quiet -nologo -clp:ErrorsOnly
-CORAL="dotnet $ROOT/src/Coral.Cli/bin/Release/net10.0/coral.dll"
+coral() { dotnet "$ROOT/src/Coral.Cli/bin/Release/net10.0/coral.dll" "$@"; }
 
-echo "== 1. The long-tailed training split (Fashion-MNIST-LT, ρ = 0.01)"
-$CORAL data report --imbalance 0.01 --seed 0
+WORK="$(mktemp -d)"
+AZURITE_PID=""
+cleanup() {
+  if [ -n "$AZURITE_PID" ]; then kill "$AZURITE_PID" 2>/dev/null || true; wait "$AZURITE_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+echo "== 1. Storage: a private in-memory Azurite on free loopback ports"
+coral azurite > "$WORK/azurite.out" 2>&1 &
+AZURITE_PID=$!
+# `coral azurite` prints its connection string once Azurite is listening; wait for that line (bounded).
+for _ in $(seq 1 600); do
+  grep -q '^CONNECTION_STRING=' "$WORK/azurite.out" && break
+  kill -0 "$AZURITE_PID" 2>/dev/null || { cat "$WORK/azurite.out" >&2; echo "Azurite did not start" >&2; exit 1; }
+  sleep 0.1
+done
+grep -q '^CONNECTION_STRING=' "$WORK/azurite.out" || { cat "$WORK/azurite.out" >&2; echo "Azurite did not report a connection within 60 s" >&2; exit 1; }
+head -n 1 "$WORK/azurite.out"
+export CoralStorage
+CoralStorage="$(sed -n 's/^CONNECTION_STRING=//p' "$WORK/azurite.out")"
+
+echo
+echo "== 2-3. Upload $IMAGES Fashion-MNIST test images to incoming/ and run the local host until idle"
+echo "   (shipped models: models/classifier scores, models/diffusion + Longtail Guidance generates)"
+rm -rf "$OUT"
+echo "   (one log line per flagged image, generated batch and host event; unflagged scores go to scores/ quietly)"
+coral serve --upload-fashion-mnist "$IMAGES" --until-idle --export "$OUT" 2>&1 \
+  | { grep --line-buffered -v -F ': Scored (signal' || true; }
+
+echo
+echo "== 4. Review"
+coral review list > "$WORK/batches.tsv"
+{ printf 'job\tsource\tpredicted\tsignal\timages\tpending\tapproved\trejected\tinconsistent\n'; head -n 20 "$WORK/batches.tsv"; } | column -t -s $'\t'
+[ "$(wc -l < "$WORK/batches.tsv")" -le 20 ] || echo "... $(wc -l < "$WORK/batches.tsv") batches in all"
+BATCHES=$(wc -l < "$WORK/batches.tsv")
+if [ "$BATCHES" -gt 0 ]; then
+  FIRST_JOB=$(head -n 1 "$WORK/batches.tsv" | cut -f1)
+  echo "approving every image of batch $FIRST_JOB (a reviewer would look at its page first):"
+  coral review approve "$FIRST_JOB" --reviewer demo
+else
+  echo "no image was flagged, so there is nothing to review"
+fi
+
+echo
+echo "== 5. Where to look"
+echo "manifests and review pages: $OUT"
+ls "$OUT" | grep '\.html$' | head -n 5 | sed "s|^|  $OUT/|"
+echo "open one in a browser; each page is self-contained (images inline)."
