@@ -61,9 +61,13 @@ public static class ServeCommand
         var json = new Option<bool>("--json-logs") { Description = "structured JSON log lines" };
         var export = new Option<string?>("--export") { Description = "after --until-idle, copy manifests + review pages here (default runs/serve when serve started its own, in-memory Azurite)" };
         var upload = new Option<int>("--upload-fashion-mnist") { Description = "first upload this many real Fashion-MNIST test images to incoming/ as field data (demo)" };
+        // Introspection (optional): the key comes from the environment only, never from the command line (shell history, ps).
+        var openAiEndpoint = new Option<string?>("--openai-endpoint") { Description = $"Azure OpenAI endpoint for longtail introspection (default: ${Settings.OpenAiEndpoint}; off when unset). Key from ${SecretSettings.OpenAiKey}, else Entra ID" };
+        var openAiDeployment = new Option<string?>("--openai-deployment") { Description = $"vision chat deployment for introspection (default: ${Settings.OpenAiDeployment})" };
         var command = new Command("serve", "Run the pipeline locally: score new blobs in incoming/, generate batches for flagged ones.")
         {
             connection, classifier, diffusion, threshold, images, untilIdle, scan, visibility, prefix, json, upload, export,
+            openAiEndpoint, openAiDeployment,
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
@@ -81,13 +85,24 @@ public static class ServeCommand
             {
                 [Settings.ClassifierPath] = parse.GetValue(classifier),
                 [Settings.DiffusionPath] = parse.GetValue(diffusion),
+                [Settings.OpenAiEndpoint] = parse.GetValue(openAiEndpoint) ?? Environment.GetEnvironmentVariable(Settings.OpenAiEndpoint),
+                [Settings.OpenAiDeployment] = parse.GetValue(openAiDeployment) ?? Environment.GetEnvironmentVariable(Settings.OpenAiDeployment),
+                [Settings.IntrospectionTimeoutSeconds] = Environment.GetEnvironmentVariable(Settings.IntrospectionTimeoutSeconds),
+                [Settings.IntrospectionMaxRetries] = Environment.GetEnvironmentVariable(Settings.IntrospectionMaxRetries),
+                [SecretSettings.OpenAiKey] = Environment.GetEnvironmentVariable(SecretSettings.OpenAiKey),
             };
+            // Before the models load: a half-configured introspection setting is a startup error (one red line).
+            var introspector = PipelineFactory.LoadIntrospector(k => settings.GetValueOrDefault(k), loggers);
+            if (introspector is Coral.Pipeline.Introspection.AzureOpenAiIntrospector ai)
+                log.LogInformation("Longtail introspection on: deployment {Deployment} at {Host} ({Auth})", ai.Options.Deployment, ai.Options.Endpoint.Host,
+                    ai.Options.ApiKey is null ? "Entra ID" : "API key");
             var scorer = PipelineFactory.LoadScorer(k => settings.GetValueOrDefault(k));
             log.LogInformation("Classifier {Version} loaded", scorer.ModelVersion);
             GenerateHandler? generator = null;
             try
             {
-                generator = new GenerateHandler(storage, PipelineFactory.LoadGenerator(k => settings.GetValueOrDefault(k), scorer), loggers.CreateLogger<GenerateHandler>());
+                generator = new GenerateHandler(storage, PipelineFactory.LoadGenerator(k => settings.GetValueOrDefault(k), scorer), loggers.CreateLogger<GenerateHandler>(),
+                    introspector: introspector);
             }
             catch (ModelUnavailableException e)
             {

@@ -3,6 +3,7 @@ using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
+using Coral.Pipeline.Introspection;
 using Coral.Pipeline.Manifests;
 using Coral.Pipeline.Names;
 using Coral.Pipeline.Storage;
@@ -17,11 +18,14 @@ public enum GenerateOutcome { Generated, AlreadyDone, Poisoned }
 /// manifests/{jobId}.json. The manifest is written last with If-None-Match: * and is the commit point:
 /// a batch without a manifest is incomplete and invisible to review. A blob lease per job keeps duplicate
 /// deliveries from generating the same job concurrently; a crashed holder's lease simply expires.
+/// Optional introspection (off unless an introspector is given) runs between generation and the commit; its
+/// failures are recorded in the manifest and never hold the batch back.
 /// </summary>
 public sealed class GenerateHandler(PipelineStorage storage, ILongtailBatchGenerator generator, ILogger<GenerateHandler> logger,
-    TimeSpan? leaseDuration = null)
+    TimeSpan? leaseDuration = null, ILongtailIntrospector? introspector = null)
 {
     private readonly AtomicBlobWriter _writer = new(storage);
+    private readonly ILongtailIntrospector _introspector = introspector ?? NoIntrospection.Instance;
 
     /// <summary>15..60 s (the blob lease limits); renewed while the job runs, expires if the worker dies.</summary>
     public TimeSpan LeaseDuration { get; } = leaseDuration ?? TimeSpan.FromSeconds(Defaults.JobLeaseSeconds);
@@ -99,6 +103,7 @@ public sealed class GenerateHandler(PipelineStorage storage, ILongtailBatchGener
         logger.LogInformation("Generating {Count} images for job {JobId} from {Blob}", job.ImageCount, job.JobId, job.Source.Name);
         var generated = await generator.GenerateAsync(job, sourceBytes, jt);
         if (generated.Count == 0) throw new InvalidOperationException($"generator returned no images for job {job.JobId}");
+        var introspection = await IntrospectAsync(job, sourceBytes, generated, jt);
 
         // Stage every image first, then copy them to their final names: nothing under synthetic/ is half-written.
         var staged = new List<BlobClient>();
@@ -132,6 +137,7 @@ public sealed class GenerateHandler(PipelineStorage storage, ILongtailBatchGener
                 Diffusion = new DiffusionInfo(generator.DiffusionModel, generator.Parameters),
                 Images = images,
                 ReviewPage = ReviewPage.FileName(job.JobId),
+                Introspection = introspection,
                 CreatedAt = now,
                 UpdatedAt = now,
             };
@@ -146,6 +152,24 @@ public sealed class GenerateHandler(PipelineStorage storage, ILongtailBatchGener
         finally
         {
             foreach (var s in staged) await AtomicBlobWriter.DeleteQuietlyAsync(s);
+        }
+    }
+
+    /// <summary>The introspector's record; an introspector that throws anyway is recorded as failed. Only the job's own cancellation stops the batch.</summary>
+    private async Task<ManifestIntrospection?> IntrospectAsync(LongtailJob job, byte[] sourceBytes, IReadOnlyList<GeneratedImage> generated, CancellationToken ct)
+    {
+        try
+        {
+            return await _introspector.DescribeAsync(new IntrospectionRequest(job, sourceBytes, generated), ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            logger.LogWarning(e, "Job {JobId}: introspection failed; committing the batch without a description", job.JobId);
+            return new ManifestIntrospection
+            {
+                Status = IntrospectionStatus.Failed,
+                Error = $"{e.GetType().Name}: {e.Message}", Attempts = 0, Seconds = 0, At = DateTimeOffset.UtcNow,
+            };
         }
     }
 

@@ -22,7 +22,8 @@ public sealed record ReviewManifest
     public required DiffusionInfo Diffusion { get; init; }
     public required List<ManifestImage> Images { get; init; }
     public string? ReviewPage { get; init; }
-    public Introspection? Introspection { get; init; }
+    /// <summary>Absent when introspection is off (the default); see <see cref="ManifestIntrospection"/>.</summary>
+    public ManifestIntrospection? Introspection { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; set; }
 }
@@ -31,8 +32,32 @@ public sealed record ClassifierInfo(string Version, double Threshold, ImageScore
 
 public sealed record DiffusionInfo(string Model, IReadOnlyDictionary<string, double> LtgParameters);
 
-/// <summary>Optional concept description from a vision model (off by default).</summary>
-public sealed record Introspection(string Model, string Description, DateTimeOffset At);
+public enum IntrospectionStatus { Described, Failed }
+
+public enum IntrospectionAuth { ApiKey, EntraId }
+
+/// <summary>
+/// Optional "longtail introspection" (off by default): a vision chat deployment's short description of the
+/// concept the source and its batch share. A failed call is recorded here with its reason; it never blocks
+/// the batch. Exactly one of <see cref="Description"/> (described) and <see cref="Error"/> (failed) is set.
+/// </summary>
+public sealed record ManifestIntrospection
+{
+    public required IntrospectionStatus Status { get; init; }
+    /// <summary>Chat deployment name on the endpoint (null only if the introspector itself broke).</summary>
+    public string? Deployment { get; init; }
+    /// <summary>Model the service said answered (null without an answer).</summary>
+    public string? Model { get; init; }
+    /// <summary>Host only: enough to tell endpoints apart, nothing secret.</summary>
+    public string? EndpointHost { get; init; }
+    public IntrospectionAuth? Auth { get; init; }
+    public string? Description { get; init; }
+    public string? Error { get; init; }
+    /// <summary>HTTP requests sent, retries included.</summary>
+    public required int Attempts { get; init; }
+    public required double Seconds { get; init; }
+    public required DateTimeOffset At { get; init; }
+}
 
 public sealed record ManifestImage
 {

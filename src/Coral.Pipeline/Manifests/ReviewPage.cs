@@ -31,6 +31,7 @@ public static class ReviewPage
           .Append("figure.inconsistent{border-color:#c33} img{width:100%;image-rendering:pixelated;background:#000}")
           .Append("dl{display:grid;grid-template-columns:auto 1fr;gap:.1rem .6rem;font-size:.85rem;margin:.4rem 0 0}dt{color:#666}")
           .Append(".source{max-width:220px} .mark{font-weight:bold} .ok{color:#171} .bad{color:#c33}")
+          .Append("blockquote{margin:.4rem 0;padding:.5rem .8rem;background:#fff;border-left:4px solid #58a} .note{color:#666;font-size:.85rem}")
           .Append("</style></head><body>\n");
         sb.Append($"<h1>Longtail batch <code id=\"job-id\">{E(m.JobId)}</code></h1>\n");
         sb.Append("<section id=\"source\"><h2>Source</h2><figure class=\"source\">")
@@ -43,6 +44,16 @@ public static class ReviewPage
           .Append($"<dt>classifier</dt><dd id=\"classifier-version\">{E(m.Classifier.Version)}</dd>")
           .Append($"<dt>diffusion</dt><dd id=\"diffusion-model\">{E(m.Diffusion.Model)}</dd>")
           .Append("</dl></figure></section>\n");
+        if (m.Introspection is { } intro)
+        {
+            // Model output is untrusted text: encoded like every other value (and the CSP allows no scripts anyway).
+            string by = string.Join(", ", new[] { intro.Deployment, intro.Model, intro.EndpointHost }.Where(v => !string.IsNullOrEmpty(v)).Select(v => E(v!)));
+            sb.Append($"<section id=\"introspection\" data-status=\"{intro.Status.ToString().ToLowerInvariant()}\"><h2>Shared concept</h2>");
+            sb.Append(intro.Status == IntrospectionStatus.Described
+                ? $"<blockquote id=\"introspection-description\">{E(intro.Description ?? "")}</blockquote>"
+                : $"<p id=\"introspection-error\" class=\"bad\">introspection failed: {E(intro.Error ?? "")}</p>");
+            sb.Append($"<p class=\"note\">vision model: {by}</p></section>\n");
+        }
         sb.Append($"<section><h2>Synthetic images ({m.Images.Count})</h2><div class=\"grid\" id=\"synthetic\">\n");
         foreach (var img in m.Images)
         {

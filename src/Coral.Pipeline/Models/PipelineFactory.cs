@@ -1,7 +1,9 @@
 using System.Globalization;
 using Coral.Pipeline.Generation;
+using Coral.Pipeline.Introspection;
 using Coral.Pipeline.Names;
 using Coral.Pipeline.Scoring;
+using Microsoft.Extensions.Logging;
 
 namespace Coral.Pipeline.Models;
 
@@ -27,6 +29,16 @@ public static class PipelineFactory
         return LtgBatchGenerator.Load(ResolveModelPath(setting(Settings.DiffusionPath) ?? Defaults.DiffusionPath),
             ResolveModelPath(setting(Settings.ClassifierPath) ?? Defaults.ClassifierPath));
     }
+
+    /// <summary>
+    /// Longtail introspection when <see cref="Settings.OpenAiEndpoint"/> is set (key from
+    /// <see cref="SecretSettings.OpenAiKey"/>, else Entra ID), otherwise the no-op default.
+    /// A half-configured or malformed setting throws <see cref="IntrospectionConfigurationException"/> at startup.
+    /// </summary>
+    public static ILongtailIntrospector LoadIntrospector(Func<string, string?> setting, ILoggerFactory loggers) =>
+        IntrospectionOptions.FromSettings(setting) is { } options
+            ? new AzureOpenAiIntrospector(options, loggers.CreateLogger<AzureOpenAiIntrospector>())
+            : NoIntrospection.Instance;
 
     /// <summary>Relative model paths resolve against the working directory, then the app folder and its parents (repo checkout).</summary>
     public static string ResolveModelPath(string path)
