@@ -33,12 +33,14 @@ public static class EvalLtgCommand
         var seeds = new Option<int>("--retrain-seeds") { Description = "(c): seeds (generation and fine-tuning)", DefaultValueFactory = _ => 3 };
         var epochs = new Option<int>("--retrain-epochs") { Description = "(c): fine-tuning epochs over LT train + extra images", DefaultValueFactory = _ => 1 };
         var lr = new Option<double>("--retrain-lr") { Description = "(c): fine-tuning learning rate (Adam)", DefaultValueFactory = _ => 5e-4 };
+        var cosine = new Option<bool>("--retrain-cosine") { Description = "(c): decay the fine-tuning learning rate to 0 (half cosine) instead of keeping it constant", DefaultValueFactory = _ => false };
         var sourcesPerClass = new Option<int>("--sources-per-class") { Description = "0: start from noise; m > 0: SDEdit from m held-out real images per class (outside the LT split, never test images), count/m images each", DefaultValueFactory = _ => 0 };
         var seed = new Option<long>("--seed") { Description = "base seed of the sweep", DefaultValueFactory = _ => 0 };
+        var draw = new Option<int>("--source-draw") { Description = "which draw of held-out source images to use (0 = the reported one; use another draw, with another --seed, to tune settings without touching the reported sources)", DefaultValueFactory = _ => 0 };
         var outDir = new Option<string>("--out") { Description = "results folder (eval-ltg.json, ltg-sweep.png, sample grids)", DefaultValueFactory = _ => "runs/eval-ltg" };
         var cmd = new Command("ltg", "Evaluate Longtail Guidance: w-sweep, class consistency (judge), retraining experiment.")
         {
-            judge, data, weights, classes, count, parts, n, seeds, epochs, lr, sourcesPerClass, seed, outDir,
+            judge, data, weights, classes, count, parts, n, seeds, epochs, lr, cosine, sourcesPerClass, seed, draw, outDir,
         };
         var ltg = LtgCli.AddOptions(cmd);
         cmd.SetAction((parse, ct) => CliErrors.RunAsync(() => Task.Run(() =>
@@ -73,8 +75,11 @@ public static class EvalLtgCommand
             };
             long baseSeed = parse.GetValue(seed);
             int perClass = parse.GetValue(count);
+            int sourceDraw = parse.GetValue(draw);
+            if (sourceDraw < 0) throw new DiffusionInputException("--source-draw", $"must be ≥ 0, got {sourceDraw}");
             var sources = new SourcePool(parse.GetValue(data)!, models.Guide, models.Diffusion.Resolution, parse.GetValue(sourcesPerClass));
             report["start"] = sources.Describe();
+            report["sourceDraw"] = sourceDraw;
 
             // (a) + (b): the same seeds at every w, so the sweep compares paired samples.
             if (run.Contains("a") || run.Contains("b"))
@@ -87,17 +92,35 @@ public static class EvalLtgCommand
                     var records = new List<LtgImageRecord>();
                     double seconds = 0;
                     foreach (var k in cls)
-                        foreach (var batch in sources.Generate(gen, k, perClass, options with { Weight = w }, baseSeed + 1000 * k, ct, $"w={w} {gen.ClassNames[k]}"))
+                        foreach (var batch in sources.Generate(gen, k, perClass, options with { Weight = w }, baseSeed + 1000 * k, ct, $"w={w} {gen.ClassNames[k]}", sourceDraw))
                         {
                             images.AddRange(batch.Images); records.AddRange(batch.Records); seconds += batch.Seconds;
                         }
                     double? judged = judgeBundle is null ? null : JudgeShare(judgeBundle, images, records, options.ConsistencyThreshold, out _);
+                    double? argmax = null;
+                    Dictionary<string, double>? perClassArgmax = null;
+                    if (judgeBundle is not null)
+                    {
+                        var hits = JudgeArgmaxHits(judgeBundle, images, records);
+                        argmax = hits.Count(h => h) / (double)hits.Length;
+                        perClassArgmax = cls.ToDictionary(k => gen.ClassNames[k], k =>
+                        {
+                            var mine = Enumerable.Range(0, records.Count).Where(i => records[i].ClassIndex == k).ToArray();
+                            return mine.Count(i => hits[i]) / (double)Math.Max(1, mine.Length);
+                        });
+                    }
+                    var (lo, hi) = argmax is double am ? Wilson(am, records.Count) : (double.NaN, double.NaN);
                     var row = new SweepRow(w, records.Average(r => r.SignalAfter), Std(records.Select(r => r.SignalAfter)),
-                        records.Count(r => r.Consistent) / (double)records.Count, judged, judgeBundle is null ? null : JudgeArgmaxShare(judgeBundle, images, records),
-                        records.Count, seconds);
+                        records.Count(r => r.Consistent) / (double)records.Count, judged, argmax,
+                        records.Count, seconds)
+                    {
+                        JudgeArgmaxCi95 = argmax is null ? null : [lo, hi],
+                        JudgeConsistentCi95 = judged is double jc ? [Wilson(jc, records.Count).Low, Wilson(jc, records.Count).High] : null,
+                        JudgeArgmaxPerClass = perClassArgmax,
+                    };
                     rows.Add(row);
                     AnsiConsole.MarkupLine($"w={w:G3}: mean signal {row.MeanSignal:G4} ± {row.StdSignal:G3}, guide-consistent {row.GuideConsistent:P0}" +
-                        (row.JudgeConsistent is double j ? $", judge-consistent {j:P0} (argmax {row.JudgeArgmax:P0})" : "") + $" [[{seconds:F0} s]]");
+                        (row.JudgeConsistent is double j ? $", judge-consistent {j:P1} (argmax {row.JudgeArgmax:P1}, 95% CI {lo:P1}–{hi:P1})" : "") + $" [[{seconds:F0} s]]");
                     SaveGrid(images, Path.Combine(dir, $"samples-w{w.ToString("G3", CultureInfo.InvariantCulture)}.png"), perClass);
                 }
                 bool monotonic = rows.Zip(rows.Skip(1)).All(p => p.Second.MeanSignal >= p.First.MeanSignal);
@@ -112,16 +135,32 @@ public static class EvalLtgCommand
                 {
                     var atDefault = rows.First(r => r.Weight == options.Weight);
                     var atZero = rows.First(r => r.Weight == 0);
+                    // The ceiling: the judge on the source images themselves (same 16 px round trip), i.e. a generator that changed nothing.
+                    double? sourceCeiling = null;
+                    if (sources.FromImages)
+                    {
+                        var srcImages = new List<ImageTensor>();
+                        var srcRecords = new List<int>();
+                        foreach (var k in cls)
+                        {
+                            var imgs = sources.SourceImages(k, perClass, sourceDraw);
+                            srcImages.AddRange(imgs); srcRecords.AddRange(Enumerable.Repeat(k, imgs.Count));
+                        }
+                        sourceCeiling = JudgeArgmaxHits(judgeBundle!, srcImages, srcRecords).Count(h => h) / (double)srcImages.Count;
+                        report["sourceJudgeArgmax"] = new { images = srcImages.Count, share = sourceCeiling };
+                        AnsiConsole.MarkupLine($"(b) judge on the {srcImages.Count} source images themselves (16 px): {sourceCeiling:P1}");
+                    }
                     report["consistency"] = new { weight = options.Weight, judge = parse.GetValue(judge), judgeConsistent = atDefault.JudgeConsistent,
-                        judgeArgmax = atDefault.JudgeArgmax, unguidedJudgeConsistent = atZero.JudgeConsistent, unguidedJudgeArgmax = atZero.JudgeArgmax,
-                        images = atDefault.Images, target = 0.9 };
-                    AnsiConsole.MarkupLine($"(b) judge class consistency at w={options.Weight}: {atDefault.JudgeArgmax:P1} (argmax), {atDefault.JudgeConsistent:P1} (p ≥ {options.ConsistencyThreshold}); unguided {atZero.JudgeArgmax:P1}; target ≥ 90%");
+                        judgeArgmax = atDefault.JudgeArgmax, judgeArgmaxCi95 = atDefault.JudgeArgmaxCi95, judgeConsistentCi95 = atDefault.JudgeConsistentCi95,
+                        unguidedJudgeConsistent = atZero.JudgeConsistent, unguidedJudgeArgmax = atZero.JudgeArgmax, unguidedJudgeArgmaxCi95 = atZero.JudgeArgmaxCi95,
+                        sourceJudgeArgmax = sourceCeiling, images = atDefault.Images, target = 0.9 };
+                    AnsiConsole.MarkupLine($"(b) judge class consistency at w={options.Weight}: {atDefault.JudgeArgmax:P1} (argmax, 95% CI {atDefault.JudgeArgmaxCi95![0]:P1}–{atDefault.JudgeArgmaxCi95[1]:P1}, n={atDefault.Images}), {atDefault.JudgeConsistent:P1} (p ≥ {options.ConsistencyThreshold}); unguided {atZero.JudgeArgmax:P1}; target ≥ 90%");
                 }
             }
 
             if (run.Contains("c"))
                 report["retraining"] = Retrain(gen, models.Guide, tail, options, sources, parse.GetValue(data)!, parse.GetValue(n), parse.GetValue(seeds),
-                    new LtgRetraining.Options(parse.GetValue(epochs), 128, parse.GetValue(lr)), ct);
+                    new LtgRetraining.Options(parse.GetValue(epochs), 128, parse.GetValue(lr), 0, parse.GetValue(cosine)), sourceDraw, ct);
 
             report["finishedUtc"] = DateTime.UtcNow.ToString("O");
             AtomicFile.WriteAllText(Path.Combine(dir, "eval-ltg.json"), JsonSerializer.Serialize(report, LtgCli.Json));
@@ -131,12 +170,27 @@ public static class EvalLtgCommand
         return cmd;
     }
 
-    public sealed record SweepRow(double Weight, double MeanSignal, double StdSignal, double GuideConsistent, double? JudgeConsistent, double? JudgeArgmax, int Images, double Seconds);
+    public sealed record SweepRow(double Weight, double MeanSignal, double StdSignal, double GuideConsistent, double? JudgeConsistent, double? JudgeArgmax, int Images, double Seconds)
+    {
+        public double[]? JudgeArgmaxCi95 { get; init; }
+        public double[]? JudgeConsistentCi95 { get; init; }
+        public Dictionary<string, double>? JudgeArgmaxPerClass { get; init; }
+    }
+
+    /// <summary>Wilson score interval (95 %) for a share p of n.</summary>
+    internal static (double Low, double High) Wilson(double p, int n, double z = 1.959963984540054)
+    {
+        if (n <= 0) return (0, 1);
+        double z2 = z * z, denom = 1 + z2 / n;
+        double centre = (p + z2 / (2 * n)) / denom;
+        double half = z * Math.Sqrt(p * (1 - p) / n + z2 / (4.0 * n * n)) / denom;
+        return (Math.Max(0, centre - half), Math.Min(1, centre + half));
+    }
 
     public sealed record ArmResult(string Arm, double[] Tail, double[] Overall, double TailMean, double TailStd, double OverallMean, double OverallStd);
 
     private static object Retrain(LongtailGenerator gen, ClassifierBundle guide, int[] tail, LtgOptions options, SourcePool sources, string dataDir, int n, int seeds,
-        LtgRetraining.Options ft, CancellationToken ct)
+        LtgRetraining.Options ft, int sourceDraw, CancellationToken ct)
     {
         var full = FashionMnist.Load(FashionMnist.Split.Train, dataDir);
         var test = FashionMnist.Load(FashionMnist.Split.Test, dataDir);
@@ -162,7 +216,7 @@ public static class EvalLtgCommand
                     foreach (var k in tail)
                     {
                         // Same seeds for both arms: LTG and unguided differ only by w.
-                        foreach (var batch in sources.Generate(gen, k, n, options with { Weight = w }, 7_000_000 + 10_000 * s + k, ct, $"seed {s} {arm} {gen.ClassNames[k]}", s))
+                        foreach (var batch in sources.Generate(gen, k, n, options with { Weight = w }, 7_000_000 + 10_000 * s + k, ct, $"seed {s} {arm} {gen.ClassNames[k]}", s + 100 * sourceDraw))
                         {
                             images.AddRange(batch.Images); labels.AddRange(Enumerable.Repeat(k, batch.Images.Count)); records.AddRange(batch.Records);
                         }
@@ -181,11 +235,12 @@ public static class EvalLtgCommand
             overallAcc[a.Item1].Average(), Std(overallAcc[a.Item1]))).ToArray();
         double delta = results[0].TailMean - results[1].TailMean;
         var paired = tailAcc["ltg"].Zip(tailAcc["unguided"], (x, y) => x - y).ToArray();
-        AnsiConsole.MarkupLine($"(c) tail accuracy LTG − unguided = {delta * 100:+0.00;-0.00} pp (per seed: {string.Join(", ", paired.Select(d => (d * 100).ToString("+0.00;-0.00", CultureInfo.InvariantCulture)))}); target ≥ +2 pp");
+        AnsiConsole.MarkupLine($"(c) tail accuracy LTG − unguided = {delta * 100:+0.00;-0.00} ± {Std(paired) * 100:0.00} pp sd (per seed: {string.Join(", ", paired.Select(d => (d * 100).ToString("+0.00;-0.00", CultureInfo.InvariantCulture)))}); target ≥ +2 pp");
         return new
         {
             n, seeds, tailClasses = tail.Select(k => gen.ClassNames[k]).ToArray(), trainImages = train.Count, fineTune = ft,
-            deployed = baseScore, arms = results, tailDeltaLtgMinusUnguided = delta, pairedTailDeltas = paired, generation = genStats, targetPp = 2.0,
+            deployed = baseScore, arms = results, tailDeltaLtgMinusUnguided = delta, pairedTailDeltas = paired, pairedTailDeltaStd = Std(paired),
+            pairedOverallDeltas = overallAcc["ltg"].Zip(overallAcc["unguided"], (x, y) => x - y).ToArray(), generation = genStats, targetPp = 2.0,
         };
     }
 
@@ -198,6 +253,27 @@ public static class EvalLtgCommand
         private LabeledImages? heldOut;
 
         public object Describe() => perClass == 0 ? "noise" : $"SDEdit from {perClass} held-out real image(s) per class per seed (outside the LT split)";
+
+        public bool FromImages => perClass > 0;
+
+        /// <summary>The source images <see cref="Generate"/> uses for this class, count and draw, each repeated as often as it is used ([0, 1], model size).</summary>
+        public List<ImageTensor> SourceImages(int k, int count, int draw)
+        {
+            heldOut ??= ClassifierRecipe.Split(FashionMnist.Load(FashionMnist.Split.Train, dataDir), guide.Card.Imbalance, guide.Card.Seed).HeldOut;
+            var ofClass = Enumerable.Range(0, heldOut.Count).Where(i => heldOut.Labels[i] == k).ToArray();
+            var order = Seeding.Permutation(ofClass.Length, Seeding.Derive(17, k, draw));
+            int m = Math.Min(perClass, count);
+            var result = new List<ImageTensor>();
+            for (int j = 0; j < m; j++)
+            {
+                int c = count / m + (j < count % m ? 1 : 0);
+                using var scope = NewDisposeScope();
+                var src = ((TrainingData.ToTensor(heldOut.Subset([ofClass[order[j]]]), resolution) + 1) / 2).contiguous();
+                var im = new ImageTensor(src.data<float>().ToArray(), (int)src.shape[1], (int)src.shape[2], (int)src.shape[3]);
+                for (int r = 0; r < c; r++) result.Add(im);
+            }
+            return result;
+        }
 
         public IEnumerable<LtgBatch> Generate(LongtailGenerator gen, int k, int count, LtgOptions o, long seed, CancellationToken ct, string label, int draw = 0)
         {
@@ -288,13 +364,16 @@ public static class EvalLtgCommand
     private static Tensor JudgeView(ClassifierBundle judge, IReadOnlyList<ImageTensor> images) =>
         new PixelDecoder(judge.Config.Height, judge.Config.Width).Decode(Stack(images) * 2 - 1);
 
-    private static double JudgeArgmaxShare(ClassifierBundle judge, IReadOnlyList<ImageTensor> images, IReadOnlyList<LtgImageRecord> records)
+    private static bool[] JudgeArgmaxHits(ClassifierBundle judge, IReadOnlyList<ImageTensor> images, IReadOnlyList<LtgImageRecord> records) =>
+        JudgeArgmaxHits(judge, images, [.. records.Select(r => r.ClassIndex)]);
+
+    private static bool[] JudgeArgmaxHits(ClassifierBundle judge, IReadOnlyList<ImageTensor> images, IReadOnlyList<int> targets)
     {
         using var scope = NewDisposeScope();
         using var mode = inference_mode();
         var x = JudgeView(judge, images);
         var pred = judge.Logits(x).argmax(-1).data<long>().ToArray();
-        return Enumerable.Range(0, records.Count).Count(i => pred[i] == records[i].ClassIndex) / (double)records.Count;
+        return [.. Enumerable.Range(0, targets.Count).Select(i => pred[i] == targets[i])];
     }
 
     private static void SaveGrid(IReadOnlyList<ImageTensor> images, string path, int columns)

@@ -108,6 +108,8 @@ internal sealed class LtgCli
     public required Option<double> Cfg { get; init; }
     public required Option<string> Signal { get; init; }
     public required Option<int> GuideEvery { get; init; }
+    public required Option<double> GuideTMax { get; init; }
+    public required Option<double> GuideTMin { get; init; }
     public required Option<GradientPath> Gradient { get; init; }
     public required Option<GradientNormalization> Normalization { get; init; }
     public required Option<double> Threshold { get; init; }
@@ -126,12 +128,14 @@ internal sealed class LtgCli
             Cfg = new Option<double>("--cfg") { Description = "classifier-free guidance ω", DefaultValueFactory = _ => Defaults.CfgScale },
             Signal = new Option<string>("--signal") { Description = "longtail signal: epistemic-head, mutual-information, entropy, energy", DefaultValueFactory = _ => LongtailSignals.NameOf(Defaults.Signal) },
             GuideEvery = new Option<int>("--guide-every") { Description = "guide every k-th step", DefaultValueFactory = _ => Defaults.GuideEvery },
+            GuideTMax = new Option<double>("--guide-t-max") { Description = "guide only steps with timestep t ≤ this fraction of T (1 = all; low-noise steps only when smaller)", DefaultValueFactory = _ => Defaults.GuideTMax },
+            GuideTMin = new Option<double>("--guide-t-min") { Description = "guide only steps with timestep t ≥ this fraction of T (0 = down to the last step)", DefaultValueFactory = _ => Defaults.GuideTMin },
             Gradient = new Option<GradientPath>("--gradient") { Description = "ThroughX0 (cheap) or ThroughDenoiser (exact, backprop through the U-Net)", DefaultValueFactory = _ => Defaults.Gradient },
             Normalization = new Option<GradientNormalization>("--normalization") { Description = "UnitRms (w = fraction of the noise scale) or None", DefaultValueFactory = _ => Defaults.Normalization },
             Threshold = new Option<double>("--consistency-threshold") { Description = "min ensemble probability of the target class; below it images are marked", DefaultValueFactory = _ => Defaults.ConsistencyThreshold },
             Batch = new Option<int>("--batch") { Description = "images sampled together", DefaultValueFactory = _ => Defaults.BatchSize },
         };
-        foreach (var opt in new Option[] { o.Diffusion, o.Classifier, o.Weight, o.Strength, o.Steps, o.Eta, o.Cfg, o.Signal, o.GuideEvery, o.Gradient, o.Normalization, o.Threshold, o.Batch })
+        foreach (var opt in new Option[] { o.Diffusion, o.Classifier, o.Weight, o.Strength, o.Steps, o.Eta, o.Cfg, o.Signal, o.GuideEvery, o.GuideTMax, o.GuideTMin, o.Gradient, o.Normalization, o.Threshold, o.Batch })
             cmd.Options.Add(opt);
         return o;
     }
@@ -144,7 +148,8 @@ internal sealed class LtgCli
         var o = new LtgOptions
         {
             Weight = p.GetValue(Weight), Strength = p.GetValue(Strength), Steps = p.GetValue(Steps), Eta = p.GetValue(Eta),
-            CfgScale = p.GetValue(Cfg), Signal = signal, GuideEvery = p.GetValue(GuideEvery), Gradient = p.GetValue(Gradient),
+            CfgScale = p.GetValue(Cfg), Signal = signal, GuideEvery = p.GetValue(GuideEvery),
+            GuideTMax = p.GetValue(GuideTMax), GuideTMin = p.GetValue(GuideTMin), Gradient = p.GetValue(Gradient),
             Normalization = p.GetValue(Normalization), ConsistencyThreshold = p.GetValue(Threshold), BatchSize = p.GetValue(Batch),
         };
         try { o.Validate(); }

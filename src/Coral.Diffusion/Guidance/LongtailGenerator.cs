@@ -90,7 +90,7 @@ public sealed class LongtailGenerator
             throw new DiffusionInputException("signal", $"{LongtailSignals.NameOf(o.Signal)} is not available for this classifier (available: {string.Join(", ", LongtailSignals.Available(Guide).Select(LongtailSignals.NameOf))})");
         var seeds = request.Seeds?.ToArray() ?? Enumerable.Range(0, request.Count).Select(i => SeedFor(request.Seed, i)).ToArray();
         var signal = LongtailSignals.Create(o.Signal, Guide);
-        var guidance = new LongtailGuidance(signal, Decoder, o);
+        var guidance = new LongtailGuidance(signal, Decoder, o, Model.Diffusion.Timesteps);
         var clock = Stopwatch.StartNew();
 
         using var outer = NewDisposeScope();

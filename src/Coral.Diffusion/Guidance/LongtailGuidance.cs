@@ -12,12 +12,14 @@ public sealed record GuidanceStepInfo(int StepIndex, int Timestep, double AlphaB
 /// x̂0 = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t; s = f_lt(D(x̂0)); ε̂' = ε̂ − w·√(1−ᾱ_t)·∇_{x_t} s.
 /// Higher s = more longtail, so the minus sign pushes samples towards the long tail (classifier-guidance form:
 /// −√(1−ᾱ)·∇log p is what adding ∇ to the score does to ε̂). Stateless apart from its inputs.
+/// <paramref name="totalTimesteps"/> is the schedule's T, for the guidance window (<see cref="LtgOptions.GuideTMax"/>).
 /// </summary>
-public sealed class LongtailGuidance(ILongtailSignal signal, IImageDecoder decoder, LtgOptions options)
+public sealed class LongtailGuidance(ILongtailSignal signal, IImageDecoder decoder, LtgOptions options, int totalTimesteps = 1000)
 {
     public ILongtailSignal Signal { get; } = signal;
     public IImageDecoder Decoder { get; } = decoder;
     public LtgOptions Options { get; } = options;
+    public int TotalTimesteps { get; } = totalTimesteps > 0 ? totalTimesteps : throw new ArgumentOutOfRangeException(nameof(totalTimesteps), totalTimesteps, "must be ≥ 1");
 
     /// <summary>
     /// Returns ε̂' for step <paramref name="stepIndex"/> (ε̂ itself, as the same tensor, when the step is not guided).
@@ -27,7 +29,7 @@ public sealed class LongtailGuidance(ILongtailSignal signal, IImageDecoder decod
     public Tensor Apply(Tensor xt, int timestep, double alphaBar, Tensor eps, int stepIndex,
         Func<Tensor, Tensor>? denoiser = null, Action<GuidanceStepInfo>? observe = null)
     {
-        if (!Options.IsGuidedStep(stepIndex)) return eps;
+        if (!Options.IsGuidedStep(stepIndex, timestep, TotalTimesteps)) return eps;
         using var scope = NewDisposeScope();
         // The sampler may run under inference mode / no_grad; the gradient needs a fresh graph on x_t.
         using var inference = inference_mode(false);

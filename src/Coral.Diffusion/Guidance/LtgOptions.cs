@@ -45,6 +45,14 @@ public sealed record LtgOptions
     public SignalKind Signal { get; init; } = SignalKind.EpistemicHead;
     /// <summary>Guide every k-th sampling step (step index 0, k, 2k, ... counted from the first step run).</summary>
     public int GuideEvery { get; init; } = 1;
+    /// <summary>
+    /// Guidance window, upper end, as a fraction of the schedule: only steps with timestep t ≤ GuideTMax·(T−1) are
+    /// guided (1 = no upper limit). Low-noise steps are where x̂0 is a meaningful image for the classifier; the
+    /// high-noise steps decide the coarse shape (and with it the class). Combines with <see cref="GuideEvery"/>.
+    /// </summary>
+    public double GuideTMax { get; init; } = 1.0;
+    /// <summary>Guidance window, lower end: only steps with t ≥ GuideTMin·(T−1) are guided (0 = no lower limit).</summary>
+    public double GuideTMin { get; init; }
     public GradientPath Gradient { get; init; } = GradientPath.ThroughX0;
     public GradientNormalization Normalization { get; init; } = GradientNormalization.UnitRms;
     /// <summary>
@@ -69,6 +77,10 @@ public sealed record LtgOptions
             throw new DiffusionInputException("weight", $"{Weight} is out of range [0, {MaxWeight}]");
         if (!Enum.IsDefined(Signal)) throw new DiffusionInputException("signal", $"unknown signal {Signal}");
         if (GuideEvery < 1) throw new DiffusionInputException("guide-every", $"must be ≥ 1, got {GuideEvery}");
+        if (!double.IsFinite(GuideTMax) || GuideTMax < 0 || GuideTMax > 1)
+            throw new DiffusionInputException("guide-t-max", $"{GuideTMax} is out of range [0, 1]");
+        if (!double.IsFinite(GuideTMin) || GuideTMin < 0 || GuideTMin > GuideTMax)
+            throw new DiffusionInputException("guide-t-min", $"{GuideTMin} is out of range [0, guide-t-max = {GuideTMax}]");
         if (!Enum.IsDefined(Gradient)) throw new DiffusionInputException("gradient", $"unknown gradient path {Gradient}");
         if (!Enum.IsDefined(Normalization)) throw new DiffusionInputException("normalization", $"unknown normalisation {Normalization}");
         if (!double.IsFinite(Strength) || Strength <= 0 || Strength > 1)
@@ -82,6 +94,17 @@ public sealed record LtgOptions
         if (BatchSize < 1 || BatchSize > MaxCount) throw new DiffusionInputException("batch", $"{BatchSize} is out of range [1, {MaxCount}]");
     }
 
-    /// <summary>Whether the step with this index (0 = first step run) is guided.</summary>
+    /// <summary>Whether the step with this index (0 = first step run) is guided, ignoring the timestep window.</summary>
     public bool IsGuidedStep(int stepIndex) => Weight > 0 && stepIndex % GuideEvery == 0;
+
+    /// <summary>
+    /// Whether the step with this index and timestep is guided: every k-th step, inside the window
+    /// [GuideTMin·(T−1), GuideTMax·(T−1)] of a schedule with <paramref name="totalTimesteps"/> steps.
+    /// </summary>
+    public bool IsGuidedStep(int stepIndex, int timestep, int totalTimesteps)
+    {
+        if (!IsGuidedStep(stepIndex)) return false;
+        double last = totalTimesteps - 1;
+        return timestep <= GuideTMax * last + 1e-9 && timestep >= GuideTMin * last - 1e-9;
+    }
 }

@@ -17,7 +17,15 @@ public sealed record RetrainScore(double Overall, double Tail, double[] PerClass
 /// </summary>
 public static class LtgRetraining
 {
-    public sealed record Options(int Epochs = 1, int BatchSize = 128, double LearningRate = 5e-4, int Seed = 0);
+    /// <summary>
+    /// Fine-tuning settings. <paramref name="Cosine"/>: the learning rate decays from <paramref name="LearningRate"/> to 0
+    /// over all steps (half a cosine) instead of staying constant, so the final weights are not one noisy Adam step.
+    /// </summary>
+    public sealed record Options(int Epochs = 1, int BatchSize = 128, double LearningRate = 5e-4, int Seed = 0, bool Cosine = false);
+
+    /// <summary>Learning rate of step <paramref name="step"/> of <paramref name="totalSteps"/> (0-based).</summary>
+    public static double LearningRateAt(Options o, int step, int totalSteps) =>
+        !o.Cosine || totalSteps <= 1 ? o.LearningRate : o.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * step / (totalSteps - 1)));
 
     /// <summary>Training set plus generated images (quantised to 8 bits, as their PNGs would be).</summary>
     public static LabeledImages Append(LabeledImages data, IReadOnlyList<ImageTensor> images, IReadOnlyList<int> labels)
@@ -44,12 +52,16 @@ public static class LtgRetraining
         model.load_state_dict(start.state_dict());
         using var opt = optim.Adam(model.parameters(), lr: o.LearningRate);
         model.train();
+        int perEpoch = (train.Count + o.BatchSize - 1) / o.BatchSize, total = perEpoch * o.Epochs, step = 0;
         for (int epoch = 0; epoch < o.Epochs; epoch++)
         {
             var order = Seeding.Permutation(train.Count, Seeding.Derive(o.Seed, 977, epoch));
             foreach (var idx in ImageBatches.Chunks(train.Count, o.BatchSize, order))
             {
                 using var scope = NewDisposeScope();
+                if (o.Cosine)
+                    foreach (var g in opt.ParamGroups) g.LearningRate = LearningRateAt(o, step, total);
+                step++;
                 opt.zero_grad();
                 var loss = ClassificationMath.CrossEntropy(model.forward(ImageBatches.Images(train, idx)), ImageBatches.Labels(train, idx));
                 loss.backward();
