@@ -22,6 +22,7 @@ public static class CommandGroups
     {
         BenchDiffusionCommand.Create(),
         BenchLtgCommand.Create(),
+        BenchPipelineCommand.Create(),
         BenchScoreCommand.Create(),
     };
 }

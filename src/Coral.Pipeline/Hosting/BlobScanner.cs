@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Azure;
+using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Coral.Pipeline.Names;
 using Coral.Pipeline.Scoring;
@@ -20,6 +21,9 @@ public sealed class BlobScanner(PipelineStorage storage, ScoreHandler scorer, IL
     private readonly ConcurrentDictionary<string, byte> _done = new();
     private readonly ConcurrentDictionary<string, int> _failures = new();
     private bool _receiptsLoaded;
+
+    /// <summary>Error type of the record for a listed blob whose name the URL rewrites (dot segments).</summary>
+    public const string UnaddressableBlobName = "UnaddressableBlobName";
 
     public static string ReceiptName(string jobId) => $"scorer/{jobId}";
 
@@ -53,7 +57,19 @@ public sealed class BlobScanner(PipelineStorage storage, ScoreHandler scorer, IL
         string jobId = JobIds.Derive(item.Name, etag);
         try
         {
-            var result = await scorer.HandleAsync(storage.Incoming.GetBlobClient(item.Name), ct);
+            var client = storage.Incoming.GetBlobClient(item.Name);
+            if (new BlobUriBuilder(client.Uri).BlobName != item.Name)
+            {
+                // The URL normalises the name ("a/../b" → "b"), so this blob can never be read by name: without a
+                // record it would look "deleted" and be lost silently. (Azurite stores "a\..\b" as "a/../b".)
+                logger.LogWarning("Blob {Blob} cannot be addressed by its name (the URL resolves to {Resolved}); recording it as rejected",
+                    item.Name, client.Name);
+                await scorer.RecordRejectedAsync(item.Name, etag, item.Properties.ContentLength ?? 0,
+                    $"blob name cannot be addressed: its URL resolves to '{client.Name}'", UnaddressableBlobName, ct);
+                await WriteReceiptAsync(jobId, item.Name, etag, ct);
+                return;
+            }
+            var result = await scorer.HandleAsync(client, ct);
             if (result is not null && result.Record.JobId == jobId && result.JobMessage is not null)
             {
                 await storage.Jobs.SendMessageAsync(result.JobMessage, ct);
@@ -73,7 +89,7 @@ public sealed class BlobScanner(PipelineStorage storage, ScoreHandler scorer, IL
                 return;
             }
             logger.LogError("Scoring {Blob} failed {Max} times; recording the failure: {Reason}", item.Name, n, reason);
-            await scorer.RecordFailureAsync(item.Name, etag, $"failed {n} times; last error: {reason}", ct);
+            await scorer.RecordFailureAsync(item.Name, etag, $"failed {n} times; last error: {reason}", ct, e.GetType().Name);
             await WriteReceiptAsync(jobId, item.Name, etag, ct);
         }
     }

@@ -32,4 +32,6 @@ public sealed class ImageRejectedException(string sourceName, string reason, Exc
 {
     public string SourceName { get; } = sourceName;
     public string Reason { get; } = reason;
+    /// <summary>The decoder's own error type (e.g. ImageDimensionsTooLargeException), else this type: machine-readable for reports.</summary>
+    public string ErrorType { get; } = inner?.GetType().Name ?? nameof(ImageRejectedException);
 }

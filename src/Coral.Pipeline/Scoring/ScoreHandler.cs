@@ -60,7 +60,8 @@ public sealed class ScoreHandler(PipelineStorage storage, IImageScorer scorer, S
 
             if (props.ContentLength > options.MaxInputBytes)
                 return await CommitAsync(Rejected(blob, etag, jobId, "", props.ContentLength,
-                    $"blob is {props.ContentLength} bytes, more than the {options.MaxInputBytes}-byte limit"), ct);
+                    $"blob is {props.ContentLength} bytes, more than the {options.MaxInputBytes}-byte limit",
+                    nameof(Coral.Imaging.ImageTooLargeException)), ct);
 
             BinaryData content;
             try
@@ -98,14 +99,14 @@ public sealed class ScoreHandler(PipelineStorage storage, IImageScorer scorer, S
             catch (ImageRejectedException e)
             {
                 logger.LogWarning("Blob {Blob} rejected: {Reason}", blob.Name, e.Reason);
-                record = Rejected(blob, etag, jobId, sha, bytes.Length, e.Reason);
+                record = Rejected(blob, etag, jobId, sha, bytes.Length, e.Reason, e.ErrorType);
             }
             return await CommitAsync(record, ct);
         }
     }
 
     /// <summary>Records a permanent failure (e.g. after the poison threshold) so the input is accounted for.</summary>
-    public async Task<ScoreRecord> RecordFailureAsync(string blobName, string etag, string reason, CancellationToken ct)
+    public async Task<ScoreRecord> RecordFailureAsync(string blobName, string etag, string reason, CancellationToken ct, string? errorType = null)
     {
         etag = JobIds.NormalizeEtag(etag);
         string jobId = JobIds.Derive(blobName, etag);
@@ -115,6 +116,23 @@ public sealed class ScoreHandler(PipelineStorage storage, IImageScorer scorer, S
             Outcome = ScoreOutcome.Failed,
             Source = new SourceBlob(storage.Incoming.Name, blobName, etag, "", 0),
             Reason = reason,
+            ErrorType = errorType,
+            ScoredAt = DateTimeOffset.UtcNow,
+        };
+        return (await CommitAsync(record, ct)).Record;
+    }
+
+    /// <summary>Records an input rejected without being read (e.g. a name that cannot be addressed), so it is accounted for.</summary>
+    public async Task<ScoreRecord> RecordRejectedAsync(string blobName, string etag, long size, string reason, string errorType, CancellationToken ct)
+    {
+        etag = JobIds.NormalizeEtag(etag);
+        var record = new ScoreRecord
+        {
+            JobId = JobIds.Derive(blobName, etag),
+            Outcome = ScoreOutcome.Rejected,
+            Source = new SourceBlob(storage.Incoming.Name, blobName, etag, "", size),
+            Reason = reason,
+            ErrorType = errorType,
             ScoredAt = DateTimeOffset.UtcNow,
         };
         return (await CommitAsync(record, ct)).Record;
@@ -160,12 +178,13 @@ public sealed class ScoreHandler(PipelineStorage storage, IImageScorer scorer, S
         }
         : null, alreadyScored);
 
-    private static ScoreRecord Rejected(BlobClient blob, string etag, string jobId, string sha, long size, string reason) => new()
+    private static ScoreRecord Rejected(BlobClient blob, string etag, string jobId, string sha, long size, string reason, string errorType) => new()
     {
         JobId = jobId,
         Outcome = ScoreOutcome.Rejected,
         Source = new SourceBlob(blob.BlobContainerName, blob.Name, etag, sha, size),
         Reason = reason,
+        ErrorType = errorType,
         ScoredAt = DateTimeOffset.UtcNow,
     };
 }

@@ -19,6 +19,8 @@ public sealed record ScoreRecord
     public double? Threshold { get; init; }
     public ImageScore? Score { get; init; }
     public string? Reason { get; init; }
+    /// <summary>Rejected/failed only: the exception type behind <see cref="Reason"/> (stable, for counting reasons).</summary>
+    public string? ErrorType { get; init; }
     public DateTimeOffset ScoredAt { get; init; }
 
     public bool Flagged => Outcome == ScoreOutcome.Flagged;
