@@ -55,4 +55,40 @@ public class ManifestSchemaTests(AzuriteFixture azurite)
         target[parts[^1]] = JsonNode.Parse(value);
         (await Schema()).Validate(node.ToJsonString()).Should().NotBeEmpty();
     }
+
+    private const string Described =
+        "{\"status\":\"described\",\"deployment\":\"introspection\",\"model\":\"gpt-4o-mini\",\"endpointHost\":\"oai.example\",\"auth\":\"entraId\"," +
+        "\"description\":\"Folded shirts.\",\"attempts\":1,\"seconds\":0.8,\"at\":\"2026-01-01T00:00:00+00:00\"}";
+    private const string Failed =
+        "{\"status\":\"failed\",\"deployment\":\"introspection\",\"endpointHost\":\"oai.example\",\"auth\":\"apiKey\"," +
+        "\"error\":\"HTTP 500 (3 requests)\",\"attempts\":3,\"seconds\":2.5,\"at\":\"2026-01-01T00:00:00+00:00\"}";
+
+    [Theory]
+    [InlineData(Described)]
+    [InlineData(Failed)]
+    public async Task Described_and_failed_introspection_records_validate_and_round_trip(string introspection)
+    {
+        var node = JsonNode.Parse(await GeneratedManifestJsonAsync(azurite))!;
+        node["introspection"] = JsonNode.Parse(introspection);
+        (await Schema()).Validate(node.ToJsonString()).Should().BeEmpty();
+        var manifest = PipelineJson.Deserialize<ReviewManifest>(BinaryData.FromString(node.ToJsonString()), "test");
+        JsonNode.DeepEquals(JsonNode.Parse(PipelineJson.Serialize(manifest).ToString())!["introspection"], JsonNode.Parse(introspection)).Should().BeTrue();
+    }
+
+    [Theory]
+    [InlineData(Described, "error", "\"also an error\"")]
+    [InlineData(Described, "description", null)]
+    [InlineData(Failed, "error", null)]
+    [InlineData(Failed, "status", "\"maybe\"")]
+    [InlineData(Described, "auth", "\"password\"")]
+    [InlineData(Described, "attempts", "-1")]
+    public async Task The_schema_rejects_inconsistent_introspection_records(string introspection, string field, string? value)
+    {
+        var node = JsonNode.Parse(await GeneratedManifestJsonAsync(azurite))!;
+        var record = JsonNode.Parse(introspection)!.AsObject();
+        if (value is null) record.Remove(field);
+        else record[field] = JsonNode.Parse(value);
+        node["introspection"] = record;
+        (await Schema()).Validate(node.ToJsonString()).Should().NotBeEmpty();
+    }
 }

@@ -74,7 +74,8 @@ public sealed partial class AzureOpenAiIntrospector : ILongtailIntrospector
         {
             var messages = Messages(request);
             var completion = (await _chat.CompleteChatAsync(messages, new ChatCompletionOptions { MaxOutputTokenCount = MaxOutputTokens }, deadline.Token)).Value;
-            string text = string.Concat(completion.Content.Where(p => p.Kind == ChatMessageContentPartKind.Text).Select(p => p.Text)).Trim();
+            if (!TryText(completion, out string text))
+                return Failed(attempts.Value, clock, "the response has no choices", jobId, completion.Model);
             if (text.Length == 0)
                 return Failed(attempts.Value, clock, "the response has no text" + (completion.FinishReason is { } r ? $" (finish reason {r})" : ""), jobId, completion.Model);
             if (text.Length > MaxDescriptionChars) text = text[..MaxDescriptionChars].TrimEnd() + "…";
@@ -92,7 +93,12 @@ public sealed partial class AzureOpenAiIntrospector : ILongtailIntrospector
         }
         catch (ClientResultException e)
         {
-            return Failed(attempts.Value, clock, $"HTTP {e.Status}: {Short(e.Message)}", jobId);
+            string message = Short(e.Message);
+            return Failed(attempts.Value, clock, message.Contains($"HTTP {e.Status}", StringComparison.Ordinal) ? message : $"HTTP {e.Status}: {message}", jobId);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            return Failed(attempts.Value, clock, $"unreadable response: {Short(e.Message)}", jobId);
         }
         catch (AuthenticationFailedException e)
         {
@@ -102,6 +108,21 @@ public sealed partial class AzureOpenAiIntrospector : ILongtailIntrospector
         {
             // Optional feature: whatever else goes wrong (unreadable image, unreadable response, network) is recorded, not thrown.
             return Failed(attempts.Value, clock, $"{e.GetType().Name}: {Short(e.Message)}", jobId);
+        }
+    }
+
+    /// <summary>The answer's text parts, trimmed; false when the service sent no choice at all (Content then throws).</summary>
+    private static bool TryText(ChatCompletion completion, out string text)
+    {
+        try
+        {
+            text = string.Concat(completion.Content.Where(p => p.Kind == ChatMessageContentPartKind.Text).Select(p => p.Text)).Trim();
+            return true;
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            text = "";
+            return false;
         }
     }
 
