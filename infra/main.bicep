@@ -192,6 +192,8 @@ module generator 'modules/generator-app.bicep' = {
     runtimeEndpoints: storage.outputs.generatorRuntimeEndpoints
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
     maxReplicas: generatorMaxReplicas
+    openAiEndpoint: deployOpenAi ? openAi!.outputs.endpoint : ''
+    openAiDeployment: deployOpenAi ? openAi!.outputs.deploymentName : ''
   }
   dependsOn: [
     rbac

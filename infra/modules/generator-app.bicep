@@ -17,6 +17,12 @@ param dataQueueEndpoint string
 param runtimeEndpoints object
 param appInsightsConnectionString string
 
+@description('Azure OpenAI endpoint for longtail introspection; empty turns it off. Keyless: the app\'s identity needs Cognitive Services OpenAI User.')
+param openAiEndpoint string = ''
+
+@description('Vision chat deployment on that endpoint; empty when introspection is off.')
+param openAiDeployment string = ''
+
 @description('Upper bound on GPU replicas (= concurrent jobs). Keep within the subscription\'s serverless GPU quota.')
 @minValue(1)
 param maxReplicas int = 4
@@ -109,6 +115,23 @@ var env = [
   {
     name: names.Settings.ImagesPerJob
     value: string(names.Defaults.ImagesPerJob)
+  }
+  // Longtail introspection: on when the endpoint is non-empty; Entra ID through AZURE_CLIENT_ID (no key setting).
+  {
+    name: names.Settings.OpenAiEndpoint
+    value: openAiEndpoint
+  }
+  {
+    name: names.Settings.OpenAiDeployment
+    value: openAiDeployment
+  }
+  {
+    name: names.Settings.IntrospectionTimeoutSeconds
+    value: string(names.Defaults.IntrospectionTimeoutSeconds)
+  }
+  {
+    name: names.Settings.IntrospectionMaxRetries
+    value: string(names.Defaults.IntrospectionMaxRetries)
   }
 ]
 
