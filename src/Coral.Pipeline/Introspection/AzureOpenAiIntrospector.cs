@@ -79,7 +79,7 @@ public sealed partial class AzureOpenAiIntrospector : ILongtailIntrospector
             if (text.Length == 0)
                 return Failed(attempts.Value, clock, "the response has no text" + (completion.FinishReason is { } r ? $" (finish reason {r})" : ""), jobId, completion.Model);
             if (text.Length > MaxDescriptionChars) text = text[..MaxDescriptionChars].TrimEnd() + "…";
-            _logger.LogInformation("Job {JobId}: introspection by {Deployment} in {Seconds:F1} s ({Attempts} requests)", jobId, _options.Deployment,
+            _logger.LogInformation("Job {JobId}: introspection by {Deployment} in {Seconds:F1} s, {Attempts} request(s)", jobId, _options.Deployment,
                 clock.Elapsed.TotalSeconds, attempts.Value);
             return Record(IntrospectionStatus.Described, attempts.Value, clock, completion.Model) with { Description = text };
         }
@@ -158,7 +158,7 @@ public sealed partial class AzureOpenAiIntrospector : ILongtailIntrospector
 
     private ManifestIntrospection Failed(int attempts, Stopwatch clock, string error, string jobId, string? model = null)
     {
-        _logger.LogWarning("Job {JobId}: introspection by {Deployment} at {Host} failed after {Attempts} requests; the batch goes on without it: {Error}",
+        _logger.LogWarning("Job {JobId}: introspection by {Deployment} at {Host} failed after {Attempts} request(s); the batch goes on without it: {Error}",
             jobId, _options.Deployment, _options.Endpoint.Host, attempts, error);
         return Record(IntrospectionStatus.Failed, attempts, clock, model) with { Error = $"{error} ({attempts} request{(attempts == 1 ? "" : "s")})" };
     }
