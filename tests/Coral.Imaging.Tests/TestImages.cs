@@ -95,48 +95,10 @@ internal static class TestImages
         return bmp;
     }
 
-    /// <summary>
-    /// Minimal GIF89a with a 256-level gray palette, one image per frame (1-channel tensors).
-    /// LZW with 9-bit codes only: a Clear code every 200 literals keeps the table from growing.
-    /// </summary>
-    public static byte[] Gif(params ImageTensor[] frames)
-    {
-        int w = frames[0].Width, h = frames[0].Height;
-        var o = new List<byte>();
-        o.AddRange("GIF89a"u8.ToArray());
-        o.AddRange([(byte)w, (byte)(w >> 8), (byte)h, (byte)(h >> 8), 0xF7, 0, 0]);
-        for (int k = 0; k < 256; k++) o.AddRange([(byte)k, (byte)k, (byte)k]);
-        foreach (var f in frames)
-        {
-            o.AddRange([0x21, 0xF9, 4, 0, 10, 0, 0, 0]); // graphic control: 0.1 s delay, no transparency
-            o.AddRange([0x2C, 0, 0, 0, 0, (byte)w, (byte)(w >> 8), (byte)h, (byte)(h >> 8), 0]);
-            o.Add(8);
-            var codes = new List<int> { 256 };
-            for (int i = 0; i < f.Data.Length; i++)
-            {
-                if (i > 0 && i % 200 == 0) codes.Add(256);
-                codes.Add((int)MathF.Round(f.Data[i] * 255f));
-            }
-            codes.Add(257);
-            var packed = new List<byte>();
-            int acc = 0, bits = 0;
-            foreach (var c in codes)
-            {
-                acc |= c << bits; bits += 9;
-                while (bits >= 8) { packed.Add((byte)acc); acc >>= 8; bits -= 8; }
-            }
-            if (bits > 0) packed.Add((byte)acc);
-            for (int i = 0; i < packed.Count; i += 255)
-            {
-                int n = Math.Min(255, packed.Count - i);
-                o.Add((byte)n);
-                o.AddRange(packed.GetRange(i, n));
-            }
-            o.Add(0);
-        }
-        o.Add(0x3B);
-        return o.ToArray();
-    }
+    /// <summary>A GIF with one image per frame (1-channel tensors), written by <see cref="GrayGif"/>.</summary>
+    public static byte[] Gif(params ImageTensor[] frames) =>
+        GrayGif.Encode(frames[0].Width, frames[0].Height,
+            frames.Select(f => f.Data.Select(v => (byte)MathF.Round(v * 255f)).ToArray()).ToArray());
 
     /// <summary>ICO wrapping a PNG: Skia reads it, this project does not accept it.</summary>
     public static byte[] Ico(ImageTensor image)

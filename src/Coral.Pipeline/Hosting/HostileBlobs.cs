@@ -236,40 +236,8 @@ public static class HostileBlobs
     /// <summary>A BMP header claiming w × h whose declared file size is honest (so it is not merely truncated).</summary>
     private static byte[] BmpClaiming(int w, int h) => BmpHeader(w, h, 54 + 64);
 
-    /// <summary>GIF89a, 4-level gray palette, one frame of w × h: 9-bit LZW literals with a Clear every 200.</summary>
-    private static byte[] Gif(int w, int h)
-    {
-        var o = new List<byte>();
-        o.AddRange("GIF89a"u8.ToArray());
-        o.AddRange([(byte)w, (byte)(w >> 8), (byte)h, (byte)(h >> 8), 0xF7, 0, 0]);
-        for (int k = 0; k < 256; k++) o.AddRange([(byte)k, (byte)k, (byte)k]);
-        o.AddRange([0x2C, 0, 0, 0, 0, (byte)w, (byte)(w >> 8), (byte)h, (byte)(h >> 8), 0]);
-        o.Add(8);
-        var codes = new List<int> { 256 };
-        for (int i = 0; i < w * h; i++)
-        {
-            if (i > 0 && i % 200 == 0) codes.Add(256);
-            codes.Add(i % 256);
-        }
-        codes.Add(257);
-        var packed = new List<byte>();
-        int acc = 0, bits = 0;
-        foreach (var c in codes)
-        {
-            acc |= c << bits; bits += 9;
-            while (bits >= 8) { packed.Add((byte)acc); acc >>= 8; bits -= 8; }
-        }
-        if (bits > 0) packed.Add((byte)acc);
-        for (int i = 0; i < packed.Count; i += 255)
-        {
-            int n = Math.Min(255, packed.Count - i);
-            o.Add((byte)n);
-            o.AddRange(packed.GetRange(i, n));
-        }
-        o.Add(0);
-        o.Add(0x3B);
-        return o.ToArray();
-    }
+    /// <summary>A valid gray GIF of w × h (pixel i = i mod 256).</summary>
+    private static byte[] Gif(int w, int h) => GrayGif.Encode(w, h, Enumerable.Range(0, w * h).Select(i => (byte)i).ToArray());
 
     /// <summary>A complete GIF whose screen and frame claim w × h, with almost no pixel data.</summary>
     private static byte[] GifClaiming(int w, int h) =>
