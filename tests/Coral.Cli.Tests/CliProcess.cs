@@ -7,7 +7,11 @@ public static class CliProcess
 {
     public static string CoralDll => Path.Combine(AppContext.BaseDirectory, "coral.dll");
 
-    public static Process Start(params string[] args)
+    public static Process Start(params string[] args) =>
+        Process.Start(StartInfo(args)) ?? throw new InvalidOperationException("could not start coral");
+
+    /// <summary>`dotnet coral.dll args…` with every stream redirected.</summary>
+    public static ProcessStartInfo StartInfo(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -18,7 +22,7 @@ public static class CliProcess
         };
         psi.ArgumentList.Add(CoralDll);
         foreach (var a in args) psi.ArgumentList.Add(a);
-        return Process.Start(psi) ?? throw new InvalidOperationException("could not start coral");
+        return psi;
     }
 
     /// <summary>Runs to completion; returns exit code and both streams.</summary>

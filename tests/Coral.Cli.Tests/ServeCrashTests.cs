@@ -15,67 +15,7 @@ namespace Coral.Cli.Tests;
 /// </summary>
 public partial class ServeCrashTests
 {
-    /// <summary>A running `coral` whose output is collected line by line (and drained, so it never blocks).</summary>
-    private sealed class CoralProcess : IDisposable
-    {
-        private readonly Process _p;
-        private readonly StringBuilder _log = new();
-        private readonly List<(Regex Pattern, TaskCompletionSource<Match> Seen)> _waits = [];
-
-        public CoralProcess(params string[] args)
-        {
-            _p = CliProcess.Start(args);
-            _p.OutputDataReceived += (_, e) => OnLine(e.Data);
-            _p.ErrorDataReceived += (_, e) => OnLine(e.Data);
-            _p.BeginOutputReadLine();
-            _p.BeginErrorReadLine();
-        }
-
-        private void OnLine(string? line)
-        {
-            if (line is null) return;
-            lock (_log)
-            {
-                _log.AppendLine(line);
-                foreach (var (pattern, seen) in _waits)
-                    if (pattern.Match(line) is { Success: true } m) seen.TrySetResult(m);
-            }
-        }
-
-        /// <summary>The first line (past or future) matching <paramref name="pattern"/>.</summary>
-        public async Task<Match> WaitForLineAsync(Regex pattern, TimeSpan timeout)
-        {
-            var seen = new TaskCompletionSource<Match>(TaskCreationOptions.RunContinuationsAsynchronously);
-            lock (_log)
-            {
-                foreach (var line in _log.ToString().Split('\n'))
-                    if (pattern.Match(line) is { Success: true } m) { seen.TrySetResult(m); break; }
-                _waits.Add((pattern, seen));
-            }
-            var exited = _p.WaitForExitAsync();
-            var done = await Task.WhenAny(seen.Task, exited, Task.Delay(timeout));
-            if (done != seen.Task) throw new TimeoutException($"no line matching {pattern} ({(done == exited ? "coral exited" : "timed out")}); output:\n{Log}");
-            return await seen.Task;
-        }
-
-        public string Log { get { lock (_log) return _log.ToString(); } }
-        public int ExitCode => _p.ExitCode;
-        public Process Process => _p;
-
-        public async Task<int> WaitForExitAsync(TimeSpan timeout)
-        {
-            using var cts = new CancellationTokenSource(timeout);
-            try { await _p.WaitForExitAsync(cts.Token); }
-            catch (OperationCanceledException) { throw new TimeoutException($"coral did not exit within {timeout}; output:\n{Log}"); }
-            return _p.ExitCode;
-        }
-
-        public void Dispose()
-        {
-            if (!_p.HasExited) _p.Kill(entireProcessTree: true);
-            _p.Dispose();
-        }
-    }
+    private static ObservedProcess Coral(params string[] args) => new(CliProcess.StartInfo(args));
 
     [GeneratedRegex(@"Generating \d+ images for job (?<job>[a-z0-9-]+) ")]
     private static partial Regex GeneratingLine();
@@ -83,7 +23,7 @@ public partial class ServeCrashTests
     [Fact]
     public async Task Sigkill_of_coral_serve_mid_job_then_restart_leaves_exactly_one_of_everything()
     {
-        using var azurite = new CoralProcess("azurite");
+        using var azurite = Coral("azurite");
         var connection = (await azurite.WaitForLineAsync(new Regex("^" + Regex.Escape(AzuriteCommand.ConnectionStringPrefix) + "(?<cs>.+)$"), TimeSpan.FromSeconds(60))).Groups["cs"].Value;
         var folder = (await azurite.WaitForLineAsync(new Regex(" folder (?<f>\\S+)"), TimeSpan.FromSeconds(5))).Groups["f"].Value;
         string prefix = "crash" + Guid.NewGuid().ToString("N")[..8] + "-";
@@ -93,7 +33,7 @@ public partial class ServeCrashTests
             "--images-per-job", "2", "--visibility-timeout", "3", "--scan-interval-ms", "200"];
 
         string killedJob;
-        using (var first = new CoralProcess(serve))
+        using (var first = Coral(serve))
         {
             killedJob = (await first.WaitForLineAsync(GeneratingLine(), TimeSpan.FromSeconds(90))).Groups["job"].Value;
             first.Process.Kill(entireProcessTree: false); // SIGKILL: no cleanup, no message handed back
@@ -104,7 +44,7 @@ public partial class ServeCrashTests
         (await storage.Manifests.GetBlobClient(killedJob + ".json").ExistsAsync()).Value.Should().BeFalse("the host died inside the job, before its commit");
         (await storage.Staging.GetBlobClient("locks/" + killedJob).ExistsAsync()).Value.Should().BeTrue("the dead host still holds the job's lease blob");
 
-        using (var second = new CoralProcess([.. serve, "--until-idle"]))
+        using (var second = Coral([.. serve, "--until-idle"]))
         {
             (await second.WaitForExitAsync(TimeSpan.FromSeconds(150))).Should().Be(0, second.Log);
         }

@@ -45,6 +45,26 @@ public class ReviewServiceTests(AzuriteFixture azurite)
 
         var (m, _) = await review.ReadAsync(job.JobId, default);
         m.Images.Should().OnlyContain(i => i.Status == (i.Index % 2 == 0 ? ReviewStatus.Approved : ReviewStatus.Rejected) && i.ReviewedBy == $"r{i.Index}");
+        (await NamesAsync(s.Curated)).Should().BeEquivalentTo(
+            m.Images.Where(i => i.Status == ReviewStatus.Approved).Select(i => ReviewService.CuratedPath(m, i)), "curated/ holds exactly the approved images");
+    }
+
+    [Fact]
+    public async Task Reviewers_who_disagree_leave_curated_matching_the_final_manifest()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        var job = await FlaggedJobAsync(s, images: 4);
+        await Generator(s).HandleAsync(job, default);
+        var review = new ReviewService(s);
+
+        // Every reviewer sets every image, half approving and half rejecting: their curated syncs interleave.
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            review.SetStatusAsync(job.JobId, [], i % 2 == 0 ? ReviewStatus.Approved : ReviewStatus.Rejected, $"r{i}", default)));
+
+        var (m, _) = await review.ReadAsync(job.JobId, default);
+        m.Images.Select(i => i.Status).Distinct().Should().ContainSingle("the last write decides every image");
+        (await NamesAsync(s.Curated)).Should().BeEquivalentTo(
+            m.Images.Where(i => i.Status == ReviewStatus.Approved).Select(i => ReviewService.CuratedPath(m, i)));
     }
 
     [Fact]

@@ -120,9 +120,30 @@ public sealed class ReviewService(PipelineStorage storage)
 
     public static string CuratedPath(ReviewManifest m, ManifestImage img) => $"{Slug(img.ClassName)}/{m.JobId}-{img.Index}.png";
 
-    /// <summary>Makes curated/ match the manifest (idempotent: safe to re-run after a crash).</summary>
+    /// <summary>
+    /// Makes curated/ match the job's latest manifest (idempotent: safe to re-run after a crash).
+    /// Concurrent reviewers' syncs can interleave, and one acting on an older state could undo a newer one (delete
+    /// a fresh approval, copy a fresh rejection). So each sync works from the latest manifest and repeats until the
+    /// manifest did not change while it ran: whoever syncs last acts on the final state.
+    /// </summary>
     public async Task SyncCuratedAsync(ReviewManifest m, CancellationToken ct)
     {
+        const int maxRounds = 20; // each extra round needs another reviewer's write in between: bounded by them
+        for (int round = 1; ; round++)
+        {
+            var (latest, etag) = await ReadAsync(m.JobId, ct);
+            bool complete = await SyncOnceAsync(latest, ct);
+            var after = (await storage.Manifests.GetBlobClient(GenerateHandler.ManifestName(m.JobId)).GetPropertiesAsync(cancellationToken: ct)).Value.ETag;
+            if (complete && after == etag) return;
+            if (round == maxRounds)
+                throw new IOException($"curated/ for job '{m.JobId}' did not settle after {maxRounds} rounds of concurrent reviews; run the review again");
+        }
+    }
+
+    /// <summary>One pass over the images; false if a copy's target was deleted under it (a concurrent rejection).</summary>
+    private async Task<bool> SyncOnceAsync(ReviewManifest m, CancellationToken ct)
+    {
+        bool complete = true;
         foreach (var img in m.Images)
         {
             var target = storage.Curated.GetBlobClient(CuratedPath(m, img));
@@ -130,13 +151,21 @@ public sealed class ReviewService(PipelineStorage storage)
             {
                 if (await target.ExistsAsync(ct)) continue;
                 // Create-only: concurrent reviewers syncing the same image make one copy.
-                await AtomicBlobWriter.CommitStagedAsync(storage.Synthetic.GetBlobClient(img.Path), target, createOnly: true, ct);
+                try { await AtomicBlobWriter.CommitStagedAsync(storage.Synthetic.GetBlobClient(img.Path), target, createOnly: true, ct); }
+                catch (RequestFailedException e) when (e.Status == 404)
+                {
+                    var source = storage.Synthetic.GetBlobClient(img.Path);
+                    if (!await source.ExistsAsync(ct))
+                        throw new ReviewTargetException($"job '{m.JobId}' image {img.Index}: {source.BlobContainerName}/{img.Path} no longer exists, so it cannot be curated");
+                    complete = false;
+                }
             }
             else
             {
                 await target.DeleteIfExistsAsync(cancellationToken: ct);
             }
         }
+        return complete;
     }
 
     private static string Slug(string className)
