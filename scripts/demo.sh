@@ -16,18 +16,22 @@ export CORAL_TORCH_THREADS="${CORAL_TORCH_THREADS:-1}"
 
 bash scripts/setup.sh
 dotnet build src/Coral.Cli -c Release --no-restore -v quiet -nologo -clp:ErrorsOnly
-coral() { dotnet "$ROOT/src/Coral.Cli/bin/Release/net10.0/coral.dll" "$@"; }
+CORAL_DLL="$ROOT/src/Coral.Cli/bin/Release/net10.0/coral.dll"
+coral() { dotnet "$CORAL_DLL" "$@"; }
 
 WORK="$(mktemp -d)"
 AZURITE_PID=""
 cleanup() {
-  if [ -n "$AZURITE_PID" ]; then kill "$AZURITE_PID" 2>/dev/null || true; wait "$AZURITE_PID" 2>/dev/null || true; fi
+  # SIGTERM, not SIGINT: a non-interactive shell starts background jobs with SIGINT ignored. `coral azurite`
+  # stops Azurite and exits on it; it would also stop by itself once this script is gone.
+  if [ -n "$AZURITE_PID" ]; then kill -TERM "$AZURITE_PID" 2>/dev/null || true; wait "$AZURITE_PID" 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 echo "== 1. Storage: a private in-memory Azurite on free loopback ports"
-coral azurite > "$WORK/azurite.out" 2>&1 &
+# Started directly (not through the shell function) so that $! is coral's own pid.
+dotnet "$CORAL_DLL" azurite > "$WORK/azurite.out" 2>&1 &
 AZURITE_PID=$!
 # `coral azurite` prints its connection string once Azurite is listening; wait for that line (bounded).
 for _ in $(seq 1 600); do
