@@ -118,7 +118,7 @@ public class BadInputTests
     [Fact]
     public void Png_bomb_header_is_refused_before_allocating()
     {
-        var bomb = TestImages.PngClaiming(100_000, 100_000);
+        var bomb = HostileImages.PngClaiming(100_000, 100_000);
         ImageCodec.Decode(Sample("png"), Options, "warmup").Width.Should().Be(16); // JIT outside the measurement
 
         long before = GC.GetAllocatedBytesForCurrentThread();
@@ -151,7 +151,7 @@ public class BadInputTests
     [Fact]
     public void Jpeg_bomb_header_is_refused()
     {
-        var bomb = TestImages.JpegClaiming(Sample("jpeg"), 60_000, 60_000);
+        var bomb = HostileImages.JpegClaiming(Sample("jpeg"), 60_000, 60_000);
         Refused<ImageDimensionsTooLargeException>(bomb, "bomb.jpg");
     }
 }

@@ -122,57 +122,6 @@ internal static class TestImages
 
     public static byte[] HeifHeader() => [0, 0, 0, 0x18, .. "ftypheic"u8, 0, 0, 0, 0, .. "mif1heic"u8];
 
-    /// <summary>A PNG whose IHDR claims width x height, with a tiny IDAT: a decompression bomb header.</summary>
-    public static byte[] PngClaiming(int width, int height)
-    {
-        var o = new List<byte>([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
-        var ihdr = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
-        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), height);
-        ihdr[8] = 8; ihdr[9] = 2; // 8-bit RGB
-        AddChunk(o, "IHDR", ihdr);
-        AddChunk(o, "IDAT", [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
-        AddChunk(o, "IEND", []);
-        return o.ToArray();
-    }
-
-    private static void AddChunk(List<byte> o, string type, byte[] data)
-    {
-        var len = new byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(len, data.Length);
-        o.AddRange(len);
-        var typed = Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
-        o.AddRange(typed);
-        var crc = new byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(crc, Crc32(typed));
-        o.AddRange(crc);
-    }
-
-    private static uint Crc32(byte[] bytes)
-    {
-        uint c = 0xFFFFFFFF;
-        foreach (var b in bytes)
-        {
-            c ^= b;
-            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
-        }
-        return ~c;
-    }
-
-    /// <summary>Rewrites the frame size in a baseline JPEG's SOF0 segment.</summary>
-    public static byte[] JpegClaiming(byte[] jpeg, int width, int height)
-    {
-        var copy = (byte[])jpeg.Clone();
-        for (int i = 2; i + 9 < copy.Length; i++)
-            if (copy[i] == 0xFF && copy[i + 1] == 0xC0)
-            {
-                BinaryPrimitives.WriteUInt16BigEndian(copy.AsSpan(i + 5), (ushort)height);
-                BinaryPrimitives.WriteUInt16BigEndian(copy.AsSpan(i + 7), (ushort)width);
-                return copy;
-            }
-        throw new InvalidOperationException("no SOF0 marker");
-    }
-
     /// <summary>Inserts an EXIF APP1 segment with the given orientation right after the JPEG's SOI.</summary>
     public static byte[] WithExifOrientation(byte[] jpeg, ushort orientation)
     {

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.IO.Compression;
 using System.Runtime.InteropServices;
 using System.Text;
 using Coral.Imaging;
@@ -55,15 +54,15 @@ public static class HostileBlobs
             new("truncated-header-only.bmp", "truncated", bmp[..30], Truncated, "truncated"),
             new("truncated-half.gif", "truncated", gif[..(gif.Length / 2)], Truncated, "truncated"),
             // bombs: headers claiming huge canvases, refused before any pixel memory is allocated
-            new("bomb-100000x100000.png", "bomb", PngClaiming(100_000, 100_000), Bomb, "pixels, above the limit"),
-            new("bomb-deflate-8000x8000.png", "bomb", DeflateBombPng(8000, 8000), Bomb, "pixels, above the limit"),
-            new("bomb-60000x60000.jpg", "bomb", JpegClaiming(jpeg, 60_000, 60_000), Bomb, "pixels, above the limit"),
+            new("bomb-100000x100000.png", "bomb", HostileImages.PngClaiming(100_000, 100_000), Bomb, "pixels, above the limit"),
+            new("bomb-deflate-8000x8000.png", "bomb", HostileImages.DeflateBombPng(8000, 8000), Bomb, "pixels, above the limit"),
+            new("bomb-60000x60000.jpg", "bomb", HostileImages.JpegClaiming(jpeg, 60_000, 60_000), Bomb, "pixels, above the limit"),
             new("bomb-65535x65535.gif", "bomb", GifClaiming(65535, 65535), Bomb, "pixels, above the limit"),
             new("bomb-50000x50000.bmp", "bomb", BmpClaiming(50_000, 50_000), Bomb, "pixels, above the limit"),
             new("bomb-600-scans.jpg", "bomb", [.. jpeg.AsSpan(0, jpeg.Length - 2), .. Enumerable.Repeat<byte[]>([0xFF, 0xDA, 0x00, 0x02], 600).SelectMany(b => b), 0xFF, 0xD9],
                 Corrupt, "scans, above the limit"),
             // corrupt headers of known formats
-            new("corrupt-zero-size.png", "corrupt", PngClaiming(0, 0), Corrupt, "PNG image is corrupt"),
+            new("corrupt-zero-size.png", "corrupt", HostileImages.PngClaiming(0, 0), Corrupt, "PNG image is corrupt"),
             new("corrupt-ihdr-crc.png", "corrupt", FlipByte(png, 20), Corrupt, "PNG image is corrupt"),
             new("corrupt-bmp-header.bmp", "corrupt", [.. bmp[..14], .. new byte[] { 40, 0, 0, 0 }, .. Enumerable.Repeat((byte)0xFF, bmp.Length - 18)], Corrupt, "BMP image is corrupt"),
             // not images at all
@@ -96,7 +95,7 @@ public static class HostileBlobs
             new("ünïcødé 名前 файл.png", "name", Random(64), NotImage, "not an image"),
             new("  spaces  in  name  .png", "name", png[..(png.Length - 30)], Truncated, "truncated"),
             new("hash#and?query&x=1.png", "name", Text("?x=1#frag"), NotImage, "not an image"),
-            new("semi;colon'quote\"lt<gt>.png", "name", PngClaiming(50_000, 50_000), Bomb, "pixels, above the limit"),
+            new("semi;colon'quote\"lt<gt>.png", "name", HostileImages.PngClaiming(50_000, 50_000), Bomb, "pixels, above the limit"),
             new("emoji-🐟-🪸.jpg", "name", jpeg[..(jpeg.Length - 40)], Truncated, "truncated"),
             new(new string('x', 900) + ".png", "name", Text("very long name"), NotImage, "not an image"),
         };
@@ -132,78 +131,6 @@ public static class HostileBlobs
     private static byte[] Jpeg(ImageTensor image) => SkiaEncode(image, p => p.Encode(SKEncodedImageFormat.Jpeg, 90));
 
     private static byte[] Webp(ImageTensor image) => SkiaEncode(image, p => p.Encode(new SKWebpEncoderOptions(SKWebpEncoderCompression.Lossless, 100)));
-
-    private static void AddChunk(List<byte> o, string type, ReadOnlySpan<byte> data)
-    {
-        Span<byte> len = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(len, data.Length);
-        o.AddRange(len);
-        byte[] typed = [.. Encoding.ASCII.GetBytes(type), .. data];
-        o.AddRange(typed);
-        Span<byte> crc = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(crc, Crc32(typed));
-        o.AddRange(crc);
-    }
-
-    private static uint Crc32(byte[] bytes)
-    {
-        uint c = 0xFFFFFFFF;
-        foreach (var b in bytes)
-        {
-            c ^= b;
-            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
-        }
-        return ~c;
-    }
-
-    private static List<byte> PngStart(int width, int height, byte colorType)
-    {
-        var o = new List<byte>([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
-        var ihdr = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
-        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), height);
-        ihdr[8] = 8; ihdr[9] = colorType;
-        AddChunk(o, "IHDR", ihdr);
-        return o;
-    }
-
-    /// <summary>A PNG whose IHDR claims width × height, with a tiny IDAT.</summary>
-    public static byte[] PngClaiming(int width, int height)
-    {
-        var o = PngStart(width, height, 2);
-        AddChunk(o, "IDAT", [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
-        AddChunk(o, "IEND", []);
-        return o.ToArray();
-    }
-
-    /// <summary>A real decompression bomb: a complete, valid grayscale PNG of zeros (~1000:1).</summary>
-    public static byte[] DeflateBombPng(int width, int height)
-    {
-        var o = PngStart(width, height, 0);
-        using var ms = new MemoryStream();
-        using (var z = new ZLibStream(ms, CompressionLevel.SmallestSize, leaveOpen: true))
-        {
-            var row = new byte[width + 1]; // filter byte 0 + zero pixels
-            for (int y = 0; y < height; y++) z.Write(row);
-        }
-        AddChunk(o, "IDAT", ms.ToArray());
-        AddChunk(o, "IEND", []);
-        return o.ToArray();
-    }
-
-    /// <summary>Rewrites the frame size in a baseline JPEG's SOF0 segment.</summary>
-    private static byte[] JpegClaiming(byte[] jpeg, int width, int height)
-    {
-        var copy = (byte[])jpeg.Clone();
-        for (int i = 2; i + 9 < copy.Length; i++)
-            if (copy[i] == 0xFF && copy[i + 1] == 0xC0)
-            {
-                BinaryPrimitives.WriteUInt16BigEndian(copy.AsSpan(i + 5), (ushort)height);
-                BinaryPrimitives.WriteUInt16BigEndian(copy.AsSpan(i + 7), (ushort)width);
-                return copy;
-            }
-        throw new InvalidOperationException("the fault-injection JPEG sample has no SOF0 marker");
-    }
 
     /// <summary>Uncompressed 24-bit gray BMP (bottom-up rows padded to 4 bytes).</summary>
     private static byte[] Bmp(int w, int h)
