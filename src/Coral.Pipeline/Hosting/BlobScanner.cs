@@ -89,7 +89,7 @@ public sealed class BlobScanner(PipelineStorage storage, ScoreHandler scorer, IL
                 return;
             }
             logger.LogError("Scoring {Blob} failed {Max} times; recording the failure: {Reason}", item.Name, n, reason);
-            await scorer.RecordFailureAsync(item.Name, etag, $"failed {n} times; last error: {reason}", ct, e.GetType().Name);
+            await scorer.RecordFailureAsync(item.Name, etag, $"failed {n} times; last error: {reason}", e.GetType().Name, ct);
             await WriteReceiptAsync(jobId, item.Name, etag, ct);
         }
     }

@@ -106,30 +106,21 @@ public sealed class ScoreHandler(PipelineStorage storage, IImageScorer scorer, S
     }
 
     /// <summary>Records a permanent failure (e.g. after the poison threshold) so the input is accounted for.</summary>
-    public async Task<ScoreRecord> RecordFailureAsync(string blobName, string etag, string reason, CancellationToken ct, string? errorType = null)
-    {
-        etag = JobIds.NormalizeEtag(etag);
-        string jobId = JobIds.Derive(blobName, etag);
-        var record = new ScoreRecord
-        {
-            JobId = jobId,
-            Outcome = ScoreOutcome.Failed,
-            Source = new SourceBlob(storage.Incoming.Name, blobName, etag, "", 0),
-            Reason = reason,
-            ErrorType = errorType,
-            ScoredAt = DateTimeOffset.UtcNow,
-        };
-        return (await CommitAsync(record, ct)).Record;
-    }
+    public Task<ScoreRecord> RecordFailureAsync(string blobName, string etag, string reason, string errorType, CancellationToken ct) =>
+        RecordUnreadAsync(blobName, etag, 0, ScoreOutcome.Failed, reason, errorType, ct);
 
     /// <summary>Records an input rejected without being read (e.g. a name that cannot be addressed), so it is accounted for.</summary>
-    public async Task<ScoreRecord> RecordRejectedAsync(string blobName, string etag, long size, string reason, string errorType, CancellationToken ct)
+    public Task<ScoreRecord> RecordRejectedAsync(string blobName, string etag, long size, string reason, string errorType, CancellationToken ct) =>
+        RecordUnreadAsync(blobName, etag, size, ScoreOutcome.Rejected, reason, errorType, ct);
+
+    private async Task<ScoreRecord> RecordUnreadAsync(string blobName, string etag, long size, ScoreOutcome outcome, string reason, string errorType,
+        CancellationToken ct)
     {
         etag = JobIds.NormalizeEtag(etag);
         var record = new ScoreRecord
         {
             JobId = JobIds.Derive(blobName, etag),
-            Outcome = ScoreOutcome.Rejected,
+            Outcome = outcome,
             Source = new SourceBlob(storage.Incoming.Name, blobName, etag, "", size),
             Reason = reason,
             ErrorType = errorType,
