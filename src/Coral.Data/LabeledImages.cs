@@ -35,6 +35,15 @@ public sealed class LabeledImages
 
     public ReadOnlySpan<byte> Image(int index) => Pixels.AsSpan(index * PixelsPerImage, PixelsPerImage);
 
+    /// <summary>Image <paramref name="index"/> as a [0,1] tensor, the form the codec and the scorer take.</summary>
+    public Coral.Imaging.ImageTensor Tensor(int index)
+    {
+        var px = Image(index);
+        var data = new float[px.Length];
+        for (int i = 0; i < px.Length; i++) data[i] = px[i] / 255f;
+        return new Coral.Imaging.ImageTensor(data, Channels, Height, Width);
+    }
+
     /// <summary>Number of images in each class, indexed by class.</summary>
     public int[] CountsPerClass()
     {

@@ -70,8 +70,7 @@ public static class BenchPipelineCommand
             // Inputs first, models next, storage last: none of that is in the measured latency.
             var test = Coral.Data.FashionMnist.Load(Coral.Data.FashionMnist.Split.Test);
             if (n > test.Count) throw new ArgumentException($"--count {n} is more than the {test.Count} Fashion-MNIST test images");
-            var good = Enumerable.Range(0, n).Select(i => (Name: $"fashion-mnist/test-{i:D5}.png", Bytes: Coral.Imaging.ImageCodec.EncodePng(
-                new Coral.Imaging.ImageTensor(test.Image(i).ToArray().Select(b => b / 255f).ToArray(), test.Channels, test.Height, test.Width)))).ToList();
+            var good = Enumerable.Range(0, n).Select(i => (Name: $"fashion-mnist/test-{i:D5}.png", Bytes: Coral.Imaging.ImageCodec.EncodePng(test.Tensor(i)))).ToList();
             IReadOnlyList<HostileBlob> hostile = parse.GetValue(noHostile) ? [] : HostileBlobs.Create(Defaults.MaxInputBytes);
 
             using var scorer = (ClassifierImageScorer)PipelineFactory.LoadScorer(k => settings.GetValueOrDefault(k));

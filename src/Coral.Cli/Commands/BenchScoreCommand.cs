@@ -27,7 +27,7 @@ public static class BenchScoreCommand
             using var bundle = ClassifierBundle.Load(modelPath);
             var test = FashionMnist.Load(FashionMnist.Split.Test, parse.GetValue(data));
             var images = Enumerable.Range(0, Math.Min(5120, test.Count))
-                .Select(i => new ImageTensor(test.Image(i).ToArray().Select(b => b / 255f).ToArray(), test.Channels, test.Height, test.Width)).ToArray();
+                .Select(test.Tensor).ToArray();
             var report = ScoreBenchmark.Run(bundle, images, modelPath, parse.GetValue(batches)!, line => AnsiConsole.MarkupLine(Markup.Escape(line))) with
             {
                 GitCommit = GitInfo.Commit(), Command = ClassifierCliOptions.CommandLine(),

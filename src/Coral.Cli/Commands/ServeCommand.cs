@@ -38,8 +38,7 @@ public static class ServeCommand
         n = Math.Min(n, test.Count);
         await Parallel.ForEachAsync(Enumerable.Range(0, n), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (i, token) =>
         {
-            var px = test.Image(i).ToArray().Select(b => b / 255f).ToArray();
-            var png = Coral.Imaging.ImageCodec.EncodePng(new Coral.Imaging.ImageTensor(px, test.Channels, test.Height, test.Width));
+            var png = Coral.Imaging.ImageCodec.EncodePng(test.Tensor(i));
             // Never overwrite: a re-upload would be a new input (new ETag) and be scored again.
             try { await storage.Incoming.GetBlobClient($"fashion-mnist/test-{i:D5}.png").UploadAsync(BinaryData.FromBytes(png), overwrite: false, token); }
             catch (Azure.RequestFailedException e) when (e.Status == 409) { }
