@@ -87,8 +87,9 @@ public sealed partial class AzureOpenAiIntrospector : ILongtailIntrospector
         {
             throw; // the job itself is being stopped: not an introspection result
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException || (e is AggregateException a && a.InnerExceptions.All(IsTimeout)))
         {
+            // The overall deadline, or every try hitting its own network timeout first (the SDK then wraps them).
             return Failed(attempts.Value, clock, $"no answer within {Seconds(_options.Timeout)} s (each try {Seconds(_options.TryTimeout)} s)", jobId);
         }
         catch (ClientResultException e)
@@ -110,6 +111,8 @@ public sealed partial class AzureOpenAiIntrospector : ILongtailIntrospector
             return Failed(attempts.Value, clock, $"{e.GetType().Name}: {Short(e.Message)}", jobId);
         }
     }
+
+    private static bool IsTimeout(Exception e) => e is OperationCanceledException or TimeoutException;
 
     /// <summary>The answer's text parts, trimmed; false when the service sent no choice at all (Content then throws).</summary>
     private static bool TryText(ChatCompletion completion, out string text)
