@@ -53,21 +53,12 @@ public static class LongTailSplit
 
     private static void Shuffle(int[] items, int seed)
     {
-        ulong state = (ulong)(uint)seed;
+        var rng = new SplitMix64((ulong)(uint)seed);
         for (int i = items.Length - 1; i > 0; i--)
         {
-            // Multiply-high maps 64 random bits onto [0, i] without a slow modulo.
-            int j = (int)Math.BigMul(SplitMix64(ref state), (ulong)(i + 1), out _);
+            int j = rng.NextInt(i + 1);
             (items[i], items[j]) = (items[j], items[i]);
         }
-    }
-
-    private static ulong SplitMix64(ref ulong state)
-    {
-        ulong z = state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
     }
 
     /// <summary>

@@ -23,7 +23,8 @@ public static class TrainDiffusionCommand
         var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 64 };
         var seed = new Option<int>("--seed") { Description = "training seed (init, batches, noise)", DefaultValueFactory = _ => 0 };
         var outDir = new Option<string>("--out") { Description = "run folder: checkpoint/ (resumed if present) and model/", Required = true };
-        var resolution = new Option<int>("--resolution") { Description = "image size the network works at (28 = native)", DefaultValueFactory = _ => 28 };
+        var resolution = new Option<int>("--resolution") { Description = "image size the network works at (0 = the data's own size; another value resizes)", DefaultValueFactory = _ => 0 };
+        var balance = new Option<ClassBalance>("--balance") { Description = "class frequency in batches: None (as the data), SquareRoot, Balanced", DefaultValueFactory = _ => new TrainOptions().Balance };
         var channels = new Option<int>("--channels") { Description = "U-Net base channels", DefaultValueFactory = _ => 32 };
         var mult = new Option<string>("--mult") { Description = "channel multipliers per level, comma-separated", DefaultValueFactory = _ => "1,2,2" };
         var resBlocks = new Option<int>("--res-blocks") { Description = "ResBlocks per level", DefaultValueFactory = _ => 1 };
@@ -38,15 +39,18 @@ public static class TrainDiffusionCommand
         var ckptEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 200 };
         var schedule = new Option<BetaSchedule>("--schedule") { DefaultValueFactory = _ => BetaSchedule.Linear };
         var timesteps = new Option<int>("--timesteps") { DefaultValueFactory = _ => 1000 };
-        var cw = new Option<double>("--coral-weight") { Description = "w in λ(t) = w·exp((1 − t/T)/τ_r)", DefaultValueFactory = _ => 0.01 };
-        var ctau = new Option<double>("--coral-tau") { Description = "SupCon temperature τ", DefaultValueFactory = _ => 0.1 };
-        var ctaur = new Option<double>("--coral-tau-r") { Description = "τ_r of λ(t)", DefaultValueFactory = _ => 1.0 };
-        var cdim = new Option<int>("--coral-proj-dim") { Description = "projection head output size", DefaultValueFactory = _ => 128 };
+        var coralDefaults = new CoralOptions();
+        var cw = new Option<double>("--coral-weight") { Description = "w in λ(t) = w·exp((1 − t/T)/τ_r)", DefaultValueFactory = _ => coralDefaults.Weight };
+        var ctau = new Option<double>("--coral-tau") { Description = "SupCon temperature τ", DefaultValueFactory = _ => coralDefaults.Temperature };
+        var ctaur = new Option<double>("--coral-tau-r") { Description = "τ_r of λ(t)", DefaultValueFactory = _ => coralDefaults.TimeTemperature };
+        var cscale = new Option<bool>("--coral-scale-by-tau") { Description = "multiply the SupCon term by τ once more (the public code does)", DefaultValueFactory = _ => coralDefaults.ScaleByTemperature };
+        var creduce = new Option<LambdaReduction>("--coral-reduction") { Description = "BatchMean (public code) or PerSample (paper's formula)", DefaultValueFactory = _ => coralDefaults.Reduction };
+        var cdim = new Option<int>("--coral-proj-dim") { Description = "projection head output size", DefaultValueFactory = _ => coralDefaults.ProjectionDim };
 
         var cmd = new Command("diffusion", "Train a class-conditional diffusion model (CORAL with --coral) on Fashion-MNIST-LT.")
         {
             data, imbalance, splitSeed, coral, steps, batch, seed, outDir, resolution, channels, mult, resBlocks, dropout, lr,
-            optimizer, weightDecay, warmup, clip, emaDecay, labelDrop, ckptEvery, schedule, timesteps, cw, ctau, ctaur, cdim,
+            optimizer, weightDecay, warmup, clip, emaDecay, labelDrop, ckptEvery, schedule, timesteps, cw, ctau, ctaur, cscale, creduce, cdim, balance,
         };
         cmd.SetAction((parse, ct) => CliErrors.RunAsync(() => Task.Run(() =>
         {
@@ -56,21 +60,22 @@ public static class TrainDiffusionCommand
             var set = rho >= 1 ? full : LongTailSplit.Apply(full, rho, parse.GetValue(splitSeed));
             var options = new TrainOptions
             {
-                Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), Seed = parse.GetValue(seed),
+                Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), Seed = parse.GetValue(seed), Balance = parse.GetValue(balance),
                 LearningRate = parse.GetValue(lr), Optimizer = parse.GetValue(optimizer), WeightDecay = parse.GetValue(weightDecay),
                 WarmupSteps = parse.GetValue(warmup), GradClip = parse.GetValue(clip), EmaDecay = parse.GetValue(emaDecay),
                 LabelDropProbability = parse.GetValue(labelDrop), CheckpointEvery = parse.GetValue(ckptEvery),
                 Schedule = parse.GetValue(schedule), Timesteps = parse.GetValue(timesteps),
                 Network = new UNetConfig
                 {
-                    ImageChannels = set.Channels, Resolution = parse.GetValue(resolution), BaseChannels = parse.GetValue(channels),
+                    ImageChannels = set.Channels, Resolution = parse.GetValue(resolution) is > 0 and var r ? r : NativeSize(set), BaseChannels = parse.GetValue(channels),
                     Multipliers = ParseMultipliers(parse.GetValue(mult)!), ResBlocksPerLevel = parse.GetValue(resBlocks),
                     Dropout = parse.GetValue(dropout), NumClasses = set.NumClasses,
                 },
                 Coral = new CoralOptions
                 {
                     Enabled = parse.GetValue(coral), Weight = parse.GetValue(cw), Temperature = parse.GetValue(ctau),
-                    TimeTemperature = parse.GetValue(ctaur), ProjectionDim = parse.GetValue(cdim),
+                    TimeTemperature = parse.GetValue(ctaur), ScaleByTemperature = parse.GetValue(cscale),
+                    Reduction = parse.GetValue(creduce), ProjectionDim = parse.GetValue(cdim),
                 },
             };
             options.Validate();
@@ -80,7 +85,8 @@ public static class TrainDiffusionCommand
             using var trainer = new DiffusionTrainer(options, images, set.Labels, run);
             string arm = options.Coral.Enabled ? "CORAL" : "plain DDPM";
             AnsiConsole.MarkupLine($"[bold]{arm}[/] on {set.Count} images (ρ={rho}), {trainer.Model.ParameterCount():N0} parameters, " +
-                $"{options.Network.Resolution}px; {(trainer.Step > 0 ? $"resuming at step {trainer.Step}" : "from scratch")} → {Markup.Escape(run)}");
+                $"{options.Network.ImageChannels}x{options.Network.Resolution}x{options.Network.Resolution}, {options.Balance} batches, " +
+                $"CORAL effective weight {(options.Coral.Enabled ? options.Coral.EffectiveWeight : 0):F3}; {(trainer.Step > 0 ? $"resuming at step {trainer.Step}" : "from scratch")} → {Markup.Escape(run)}");
             var finalState = RunWithProgress(trainer, options.Steps, ct);
             if (finalState.Step < options.Steps) { AnsiConsole.MarkupLine($"[yellow]stopped at step {finalState.Step}; rerun the same command to resume[/]"); return 1; }
 
@@ -106,6 +112,10 @@ public static class TrainDiffusionCommand
         })));
         return cmd;
     }
+
+    /// <summary>The data's own (square) size; non-square data needs an explicit --resolution.</summary>
+    private static int NativeSize(LabeledImages set) => set.Height == set.Width ? set.Height
+        : throw new DiffusionInputException("--resolution", $"the images are {set.Height}x{set.Width}; the U-Net works on squares, give --resolution");
 
     internal static int[] ParseMultipliers(string text)
     {

@@ -33,6 +33,7 @@ public sealed class DiffusionTrainer : IDisposable
     private readonly TrainOptions opt;
     private readonly Tensor images;
     private readonly Tensor labels;
+    private readonly PairedBatchSampler sampler;
     private readonly string runDir;
     private readonly GaussianDiffusion diffusion;
     private readonly UNet model;
@@ -56,6 +57,7 @@ public sealed class DiffusionTrainer : IDisposable
         opt = options;
         this.images = images;
         this.labels = tensor(labels.Select(l => (long)l).ToArray());
+        sampler = new PairedBatchSampler(labels, options.Network.NumClasses, options.Balance, options.Seed);
         this.runDir = runDir;
         diffusion = new GaussianDiffusion(options.Schedule, options.Timesteps);
 
@@ -115,7 +117,7 @@ public sealed class DiffusionTrainer : IDisposable
         using var scope = NewDisposeScope();
         manual_seed(opt.Seed * 1_000_003L + step);
         int b = opt.BatchSize;
-        var idx = randint(0, images.shape[0], [b], dtype: ScalarType.Int64);
+        var idx = tensor(sampler.Batch(step, b));
         var x0 = images.index_select(0, idx);
         var y = labels.index_select(0, idx);
         var t = randint(0, opt.Timesteps, [b], dtype: ScalarType.Int64);
@@ -131,7 +133,9 @@ public sealed class DiffusionTrainer : IDisposable
         if (head is not null)
         {
             var z = head.call(outp.Middle);
-            var lambda = (opt.Coral.Weight * ((1.0 - t.to(ScalarType.Float32) / opt.Timesteps) / opt.Coral.TimeTemperature).exp());
+            var lambda = opt.Coral.ExtraScale * opt.Coral.Weight * ((1.0 - t.to(ScalarType.Float32) / opt.Timesteps) / opt.Coral.TimeTemperature).exp();
+            // The public code averages λ over the batch: one weight per step, nearly constant in t.
+            if (opt.Coral.Reduction == LambdaReduction.BatchMean) lambda = lambda.mean().expand(b);
             var lossCoral = SupConLoss.Weighted(z, y, dropped.logical_not(), lambda, opt.Coral.Temperature);
             loss = lossDiff + lossCoral;
             coralValue = lossCoral.item<float>();
