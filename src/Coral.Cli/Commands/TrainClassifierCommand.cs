@@ -29,10 +29,12 @@ public static class TrainClassifierCommand
         var flagRate = new Option<double>("--flag-rate") { Description = "share of the held-out reference set to flag", DefaultValueFactory = _ => 0.05 };
         var flagSignal = new Option<string>("--flag-signal") { Description = "signal that decides the flag", DefaultValueFactory = _ => "epistemic-head" };
         var judge = new Option<bool>("--judge") { Description = "independent judge: one network, full balanced set, no head (sets --imbalance 1 --members 1)" };
+        var degrade = new Option<bool>("--degrade") { Description = "train on sampler-like degradations (blur, noise); on by default with --judge" };
+        var conv = new Option<string?>("--conv") { Description = "conv widths 'c1,c2' of the CNN (default 16,32; 32,64 with --judge)" };
         var maxTrain = new Option<int?>("--max-train") { Description = "use at most this many training images (quick runs)" };
         var cmd = new Command("classifier", "Train the classifier bundle (ensemble, epistemic head, calibration, model card).")
         {
-            data, imbalance, members, seed, epochs, batch, lr, outDir, checkpoints, resume, flagRate, flagSignal, judge, maxTrain,
+            data, imbalance, members, seed, epochs, batch, lr, outDir, checkpoints, resume, flagRate, flagSignal, judge, degrade, conv, maxTrain,
         };
         cmd.SetAction(parse => CliErrors.RunAsync(() => Task.FromResult(Run(parse))));
         return cmd;
@@ -53,6 +55,7 @@ public static class TrainClassifierCommand
                 FlagRate = parse.GetValue(flagRate),
                 FlagSignal = LongtailSignals.Parse(parse.GetValue(flagSignal)!),
                 MaxTrainImages = parse.GetValue(maxTrain),
+                ConvWidths = ParseConv(parse.GetValue(conv) ?? (isJudge ? "32,64" : null)),
                 Kind = isJudge ? "judge" : "classifier",
                 Purpose = isJudge
                     ? "independent judge: penultimate features for classifier-feature FID and class consistency of generated images"
@@ -61,7 +64,7 @@ public static class TrainClassifierCommand
                 Train = new TrainOptions
                 {
                     Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(batch), LearningRate = parse.GetValue(lr),
-                    CheckpointDir = ckptDir, Resume = parse.GetValue(resume),
+                    CheckpointDir = ckptDir, Resume = parse.GetValue(resume), Degrade = isJudge || parse.GetValue(degrade),
                 },
             };
             using var bundle = SpectreProgress.Run(p => ClassifierRecipe.Train(options, p));
@@ -78,5 +81,13 @@ public static class TrainClassifierCommand
             AnsiConsole.MarkupLine($"saved [green]{Markup.Escape(ClassifierBundle.ResolveFile(output))}[/] ({new FileInfo(ClassifierBundle.ResolveFile(output)).Length / 1024} KiB)");
             return 0;
         }
+    }
+
+    private static (int, int)? ParseConv(string? text)
+    {
+        if (text is null) return null;
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        if (parts.Length == 2 && int.TryParse(parts[0], out int a) && int.TryParse(parts[1], out int b) && a > 0 && b > 0) return (a, b);
+        throw new ArgumentException($"--conv: '{text}' is not two positive widths like 32,64");
     }
 }

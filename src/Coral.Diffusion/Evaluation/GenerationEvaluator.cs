@@ -23,9 +23,8 @@ public sealed record GenerationEvalOptions
 
 /// <summary>
 /// Classifier-feature FID (overall, per class, head/middle/tail means) and class consistency of a model's samples,
-/// judged by an independent classifier trained on the full balanced set. Samples at a reduced resolution are
-/// upsampled to the judge's size, and the real test images go through the same down→up resize, so both sides of
-/// every distance carry the same resolution loss.
+/// judged by an independent classifier trained on the full balanced set. Model, judge and real test images share
+/// the data's own shape (checked): nothing is resized on either side of a distance.
 /// </summary>
 public sealed class GenerationEvaluator(ClassifierBundle judge, LabeledImages realTest, string judgeName = "models/judge")
 {
@@ -35,6 +34,7 @@ public sealed class GenerationEvaluator(ClassifierBundle judge, LabeledImages re
     {
         if (o.SamplesPerClass < 2) throw new DiffusionInputException("samples-per-class", $"must be ≥ 2 for a covariance, got {o.SamplesPerClass}");
         if (model.NumClasses != judge.NumClasses) throw new DiffusionInputException("judge", $"has {judge.NumClasses} classes, the model {model.NumClasses}");
+        CheckShapes(model);
         Directory.CreateDirectory(outDir);
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
@@ -129,13 +129,12 @@ public sealed class GenerationEvaluator(ClassifierBundle judge, LabeledImages re
     {
         using var scope = NewDisposeScope();
         using var mode = inference_mode();
-        var (c, h, _) = judge.InputShape;
         var feats = new List<Tensor>();
         var preds = new List<long>();
         for (long s = 0; s < x01.shape[0]; s += 500)
         {
             using var inner = NewDisposeScope();
-            var batch = TrainingData.Resize01(x01[(int)s..(int)Math.Min(x01.shape[0], s + 500)], h);
+            var batch = x01[(int)s..(int)Math.Min(x01.shape[0], s + 500)];
             var f = judge.Features(batch);
             preds.AddRange(judge.Logits(batch).argmax(1).data<long>().ToArray());
             feats.Add(f.to(ScalarType.Float64).MoveToOuterDisposeScope());
@@ -147,12 +146,23 @@ public sealed class GenerationEvaluator(ClassifierBundle judge, LabeledImages re
     {
         if (realCache.TryGetValue(resolution, out var hit)) return hit;
         using var scope = NewDisposeScope();
-        var x01 = (TrainingData.ToTensor(realTest, resolution) + 1) / 2;
+        var x01 = (TrainingData.ToTensor(realTest, resolution) + 1) / 2;   // same size: a plain byte → [0, 1] conversion
         var (f, pred) = Judge(x01);
         // Kept for the evaluator's lifetime (several models share it): no dispose scope may own it.
         var entry = (f.DetachFromDisposeScope(), realTest.Labels, pred);
         realCache[resolution] = entry;
         return entry;
+    }
+
+    /// <summary>Model, judge and real test images must share one shape: no resize on either side of a distance.</summary>
+    private void CheckShapes(DiffusionModel model)
+    {
+        var (c, h, w) = judge.InputShape;
+        string m = $"{model.Channels}x{model.Resolution}x{model.Resolution}";
+        if (model.Channels != c || model.Resolution != h || model.Resolution != w)
+            throw new DiffusionInputException("judge", $"takes {c}x{h}x{w} images, the diffusion model makes {m}");
+        if (realTest.Channels != c || realTest.Height != h || realTest.Width != w)
+            throw new DiffusionInputException("data", $"test images are {realTest.Channels}x{realTest.Height}x{realTest.Width}, the model makes {m}");
     }
 
     public static void WriteJson<T>(string path, T value)

@@ -24,8 +24,10 @@ public sealed class LongtailGenerator
     public LongtailGenerator(DiffusionModel model, ClassifierBundle guide, IImageDecoder? decoder = null)
     {
         TorchRuntime.EnsureLoaded();
-        if (model.Channels != guide.Config.Channels)
-            throw new DiffusionInputException("classifier", $"takes {guide.Config.Channels}-channel images but the diffusion model makes {model.Channels}-channel ones");
+        // Pixel space: both networks must work at the same (native) shape; a latent model brings its own decoder.
+        var (gc, gh, gw) = guide.InputShape;
+        if (decoder is null && (model.Channels != gc || model.Resolution != gh || model.Resolution != gw))
+            throw new DiffusionInputException("classifier", $"takes {gc}x{gh}x{gw} images but the diffusion model makes {model.Channels}x{model.Resolution}x{model.Resolution} ones; train both on data of one shape");
         if (model.NumClasses != guide.NumClasses)
             throw new DiffusionInputException("classifier", $"has {guide.NumClasses} classes but the diffusion model has {model.NumClasses}");
         Model = model;

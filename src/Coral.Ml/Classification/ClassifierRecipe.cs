@@ -15,6 +15,8 @@ public sealed record RecipeOptions
     public int Seed { get; init; }
     public TrainOptions Train { get; init; } = new();
     public CnnConfig? Config { get; init; }
+    /// <summary>Conv widths (c1, c2) when <see cref="Config"/> is not given; null = the CNN's defaults.</summary>
+    public (int Conv1, int Conv2)? ConvWidths { get; init; }
     /// <summary>Train the epistemic head and calibrate (needs ≥ 2 members and held-out images).</summary>
     public bool WithHead { get; init; } = true;
     public int HeadTrainImages { get; init; } = 20000;
@@ -54,7 +56,9 @@ public static class ClassifierRecipe
         var (train, heldOut) = Split(full, o.Imbalance, o.Seed);
         if (o.MaxTrainImages is int mx && mx < train.Count) train = train.Subset(Seeding.Permutation(train.Count, o.Seed)[..mx]);
         var counts = train.CountsPerClass();
-        var config = o.Config ?? new CnnConfig(full.Channels, full.Height, full.Width, full.NumClasses);
+        var config = o.Config ?? (o.ConvWidths is { } w
+            ? new CnnConfig(full.Channels, full.Height, full.Width, full.NumClasses, w.Conv1, w.Conv2)
+            : new CnnConfig(full.Channels, full.Height, full.Width, full.NumClasses));
         progress.Message($"training {o.Members} member(s) on {train.Count} images (ρ={o.Imbalance}), counts [{string.Join(", ", counts)}]");
 
         var members = new List<SmallCnn>();
@@ -65,6 +69,10 @@ public static class ClassifierRecipe
             Kind = o.Kind, Purpose = o.Purpose, Dataset = "Fashion-MNIST" + (o.Imbalance < 1 ? $"-LT (rho={o.Imbalance})" : " (full balanced train set)"),
             DataDirectory = o.DataDirectory, Imbalance = o.Imbalance, Seed = o.Seed, Members = o.Members,
             Epochs = o.Train.Epochs, BatchSize = o.Train.BatchSize, LearningRate = o.Train.LearningRate,
+            Augmentation = o.Train.Degrade
+                ? $"sampler degradations: Gaussian blur σ ≤ {SamplerDegradations.MaxBlurSigma} px on half of each batch, noise σ ≤ {SamplerDegradations.MaxNoiseSigma}"
+                : "none",
+            InputShape = $"{config.Channels}x{config.Height}x{config.Width}",
             ClassNames = full.ClassNames, TrainCountsPerClass = counts,
             Groups = LongTailSplit.Groups(counts).Select(g => g.ToString()).ToArray(),
             GitCommit = GitInfo.Commit(), Command = o.Command,
