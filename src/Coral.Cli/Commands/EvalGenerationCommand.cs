@@ -50,18 +50,28 @@ public static class EvalGenerationCommand
                 reports.Add(r);
                 AnsiConsole.MarkupLine($"{Markup.Escape(name)}: FID {r.FidOverall:F2} (head {r.FidGroupMean["Head"]:F2} middle {r.FidGroupMean["Middle"]:F2} tail {r.FidGroupMean["Tail"]:F2}), consistency {r.ConsistencyOverall:P1}");
             }
-            var arms = reports.GroupBy(r => r.Arm).OrderBy(g => g.Key).Select(g => ArmSummary.Of(g.Key, [.. g.OrderBy(r => r.Seed)])).ToList();
-            GenerationEvaluator.WriteJson(Path.Combine(output, "summary.json"), new { options, arms, runs = reports });
+            string judgeSha = Sha256(ClassifierBundle.ResolveFile(judgeDir));
+            var (arms, verdict) = GenerationSummary.Of(evaluator, reports, judgeSha);
+            GenerationEvaluator.WriteJson(Path.Combine(output, "summary.json"), new { verdict, options, judge = new { path = judgeDir, sha256 = judgeSha }, arms, runs = reports });
             GenerationPlots.Compare(arms, reports[0].ClassNames, reports[0].Groups, Path.Combine(output, "fid-per-class-by-arm.png"));
             var table = new Table().AddColumns("arm", "runs", "FID", "head", "middle", "tail", "consistency", "tail consistency");
             foreach (var a in arms)
                 table.AddRow(a.Arm, a.Runs.ToString(), a.FidOverall.ToString(), a.FidGroup["Head"].ToString(), a.FidGroup["Middle"].ToString(),
                     a.FidGroup["Tail"].ToString(), $"{a.Consistency.Mean:P1} ± {a.Consistency.Std:P1}", $"{a.ConsistencyGroup["Tail"].Mean:P1} ± {a.ConsistencyGroup["Tail"].Std:P1}");
             AnsiConsole.Write(table);
+            if (verdict.TailFidRatioCoralOverDdpm is { } ratio)
+                AnsiConsole.MarkupLine($"tail FID CORAL/DDPM {ratio:F3} [95% {verdict.TailFidRatioLow95:F3}–{verdict.TailFidRatioHigh95:F3}] (target < {GenerationSummary.TailFidRatioTarget})");
+            AnsiConsole.MarkupLine($"lowest tail-class consistency ({verdict.MinTailClassConsistencyArm}): {verdict.MinTailClassConsistencyUnguided:P1} (target ≥ {GenerationSummary.TailConsistencyTarget:P0}); judge sha256 {judgeSha[..12]}");
             AnsiConsole.MarkupLine($"results → {Markup.Escape(output)}");
             return 0;
         })));
         return cmd;
+    }
+
+    private static string Sha256(string file)
+    {
+        using var fs = File.OpenRead(file);
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(fs)).ToLowerInvariant();
     }
 
     private sealed class ActionLog(Action<string> write) : IProgress<string>

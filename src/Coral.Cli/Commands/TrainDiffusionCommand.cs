@@ -93,7 +93,7 @@ public static class TrainDiffusionCommand
             var last = finalState.History.Count > 0 ? finalState.History[^1] : [0, 0, 0, 0];
             var card = new DiffusionModelCard
             {
-                Name = $"fmnist-lt{rho}-{(options.Coral.Enabled ? "coral" : "ddpm")}-s{options.Seed}",
+                Name = $"fmnist-lt{rho}-{(options.Coral.Enabled ? "coral" : "ddpm")}-{options.Balance.ToString().ToLowerInvariant()}-c{options.Network.BaseChannels}-s{options.Seed}",
                 Network = options.Network, Schedule = options.Schedule, Timesteps = options.Timesteps,
                 ClassNames = [.. set.ClassNames], Training = options, StepsTrained = finalState.Step, TrainSeconds = finalState.Seconds,
                 Data = new Dictionary<string, object>

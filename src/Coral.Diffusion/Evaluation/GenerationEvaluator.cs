@@ -29,6 +29,8 @@ public sealed record GenerationEvalOptions
 public sealed class GenerationEvaluator(ClassifierBundle judge, LabeledImages realTest, string judgeName = "models/judge")
 {
     private readonly Dictionary<int, (Tensor Features, int[] Labels, int[] Predicted)> realCache = [];
+    // Judge features of each evaluated model's samples, kept (outside any dispose scope) for paired comparisons.
+    private readonly Dictionary<string, Tensor> generatedFeatures = [];
 
     public GenerationReport Evaluate(DiffusionModel model, string name, GenerationEvalOptions o, string outDir, IProgress<string>? log = null)
     {
@@ -44,6 +46,8 @@ public sealed class GenerationEvaluator(ClassifierBundle judge, LabeledImages re
         var genLabels = Enumerable.Range(0, k).SelectMany(c => Enumerable.Repeat(c, n)).ToArray();
 
         var (genFeat, genPred) = Judge(samples01);
+        if (generatedFeatures.Remove(name, out var stale)) stale.Dispose();
+        generatedFeatures[name] = genFeat.detach().clone().DetachFromDisposeScope();
         var (realFeat, realLabels, realPred) = RealFeatures(model.Resolution);
         var fidPerClass = new double[k];
         var consPerClass = new double[k];
@@ -66,7 +70,7 @@ public sealed class GenerationEvaluator(ClassifierBundle judge, LabeledImages re
             Arm = model.Card?.Training?.Coral.Enabled == true ? "CORAL" : "DDPM",
             Seed = model.Card?.Training?.Seed ?? 0,
             Judge = judgeName, SamplesPerClass = n, RealPerClass = realLabels.Length / k, Steps = o.Steps, Eta = o.Eta,
-            GuidanceScale = o.GuidanceScale, SampleSeed = o.Seed, Resolution = model.Resolution,
+            GuidanceScale = o.GuidanceScale, SampleSeed = o.Seed, Resolution = model.Resolution, Channels = model.Channels,
             FidOverall = fidAll, ConsistencyOverall = consPerClass.Average(),
             FidPerClass = fidPerClass, ConsistencyPerClass = consPerClass,
             RealConsistencyPerClass = realConsPerClass, RealConsistencyOverall = realConsPerClass.Average(),
@@ -152,6 +156,50 @@ public sealed class GenerationEvaluator(ClassifierBundle judge, LabeledImages re
         var entry = (f.DetachFromDisposeScope(), realTest.Labels, pred);
         realCache[resolution] = entry;
         return entry;
+    }
+
+    /// <summary>
+    /// Ratio of tail-group FID (mean over tail classes, then over seeds) of arm <paramref name="a"/> over arm
+    /// <paramref name="b"/>, with a paired bootstrap 95 % interval: each replicate resamples the real test images of every
+    /// tail class and the sample indices, the same indices for both arms of a seed (same sampling seeds, so sample i of
+    /// both arms starts from the same noise). It measures sampling noise, not the spread over training seeds.
+    /// </summary>
+    public PairedRatio TailFidRatio(IReadOnlyList<GenerationReport> a, IReadOnlyList<GenerationReport> b, int replicates = 500, int seed = 0)
+    {
+        var pairs = a.Join(b, r => r.Seed, r => r.Seed, (x, y) => (A: x, B: y)).ToArray();
+        if (pairs.Length == 0) throw new DiffusionInputException("runs", "no seed is evaluated in both arms");
+        var first = pairs[0].A;
+        var tail = Enumerable.Range(0, first.Groups.Length).Where(c => first.Groups[c] == nameof(ClassGroup.Tail)).ToArray();
+        var (realFeat, realLabels, _) = realCache[first.Resolution];
+        int n = first.SamplesPerClass;
+        var realOf = tail.ToDictionary(c => c, c => realLabels.Select((y, i) => (y, i)).Where(p => p.y == c).Select(p => (long)p.i).ToArray());
+        double Ratio(Func<int, long[]> realIdx, Func<int, long[]> genIdx)
+        {
+            using var scope = NewDisposeScope();
+            double sa = 0, sb = 0;
+            foreach (var (ra, rb) in pairs)
+                foreach (var c in tail)
+                {
+                    var real = realFeat.index_select(0, tensor(realIdx(c)));
+                    var g = tensor(genIdx(c).Select(i => c * n + i).ToArray());
+                    sa += FrechetDistance.Distance(generatedFeatures[ra.Model].index_select(0, g), real);
+                    sb += FrechetDistance.Distance(generatedFeatures[rb.Model].index_select(0, g), real);
+                }
+            return sa / sb;
+        }
+        double point = pairs.Average(p => p.A.FidGroupMean["Tail"]) / pairs.Average(p => p.B.FidGroupMean["Tail"]);
+        var rng = new SplitMix64((ulong)seed + 1);
+        long[] Draw(int count, Func<int, long> pick) => [.. Enumerable.Range(0, count).Select(pick)];
+        var reps = new double[replicates];
+        for (int r = 0; r < replicates; r++)
+        {
+            var realDraw = tail.ToDictionary(c => c, c => Draw(realOf[c].Length, _ => realOf[c][rng.NextInt(realOf[c].Length)]));
+            var genDraw = tail.ToDictionary(c => c, c => Draw(n, _ => rng.NextInt(n)));
+            reps[r] = Ratio(c => realDraw[c], c => genDraw[c]);
+        }
+        Array.Sort(reps);
+        return new PairedRatio(point, reps[(int)(0.025 * (replicates - 1))], reps[(int)Math.Ceiling(0.975 * (replicates - 1))], replicates, pairs.Length,
+            [.. pairs.Select(p => p.A.FidGroupMean["Tail"] / p.B.FidGroupMean["Tail"])]);
     }
 
     /// <summary>Model, judge and real test images must share one shape: no resize on either side of a distance.</summary>
