@@ -9,15 +9,15 @@ using Spectre.Console;
 namespace Coral.Cli.Commands;
 
 /// <summary>
-/// `coral train classifier`: K-member CNN ensemble on a long-tailed split, epistemic head, calibration and
-/// model card, saved as one bundle. `--judge` trains the independent single network on the full balanced set.
+/// `coral train classifier`: K-member CNN ensemble on your images (or a long-tailed Fashion-MNIST split), epistemic
+/// head, calibration and model card, saved as one bundle. `--judge` trains the independent single network on the full set.
 /// </summary>
 public static class TrainClassifierCommand
 {
     public static Command Create()
     {
-        var data = ClassifierCliOptions.Data();
-        var imbalance = new Option<double>("--imbalance") { Description = "ρ = n_min/n_max of the long-tailed split (1 = full balanced set)", DefaultValueFactory = _ => 0.01 };
+        var data = new DataCliOptions();
+        var heldOutFraction = new Option<double>("--held-out") { Description = "share of each class of the training split held out for the epistemic head and the flag calibration", DefaultValueFactory = _ => new RecipeOptions().HeldOutFraction };
         var members = new Option<int>("--members") { Description = "ensemble members K (member 0 is the deployed classifier)", DefaultValueFactory = _ => 4 };
         var seed = new Option<int>("--seed") { Description = "seed of the split, initialisation and data order", DefaultValueFactory = _ => 0 };
         var epochs = new Option<int>("--epochs") { Description = "epochs per member", DefaultValueFactory = _ => 4 };
@@ -34,8 +34,9 @@ public static class TrainClassifierCommand
         var maxTrain = new Option<int?>("--max-train") { Description = "use at most this many training images (quick runs)" };
         var cmd = new Command("classifier", "Train the classifier bundle (ensemble, epistemic head, calibration, model card).")
         {
-            data, imbalance, members, seed, epochs, batch, lr, outDir, checkpoints, resume, flagRate, flagSignal, judge, degrade, conv, maxTrain,
+            heldOutFraction, members, seed, epochs, batch, lr, outDir, checkpoints, resume, flagRate, flagSignal, judge, degrade, conv, maxTrain,
         };
+        data.AddTo(cmd);
         cmd.SetAction(parse => CliErrors.RunAsync(() => Task.FromResult(Run(parse))));
         return cmd;
 
@@ -47,8 +48,9 @@ public static class TrainClassifierCommand
             string ckptDir = parse.GetValue(checkpoints) ?? Path.Combine("artifacts", "train-classifier", Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(output))));
             var options = new RecipeOptions
             {
-                DataDirectory = parse.GetValue(data)!,
-                Imbalance = isJudge ? 1 : parse.GetValue(imbalance),
+                Data = data.Read(parse, parse.GetValue(seed)),
+                Imbalance = isJudge ? 1 : parse.GetValue(data.Imbalance),
+                HeldOutFraction = parse.GetValue(heldOutFraction),
                 Members = isJudge ? 1 : parse.GetValue(members),
                 Seed = parse.GetValue(seed),
                 WithHead = !isJudge,
