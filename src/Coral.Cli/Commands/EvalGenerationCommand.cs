@@ -15,7 +15,7 @@ public static class EvalGenerationCommand
     {
         var models = new Option<string[]>("--model") { Description = "diffusion model folder(s); several → per-arm mean ± std", Required = true, AllowMultipleArgumentsPerToken = true };
         var judgePath = new Option<string>("--judge") { Description = "independent classifier trained on the full balanced set", DefaultValueFactory = _ => ClassifierBundle.DefaultJudgePath };
-        var data = new Option<string>("--data") { Description = "Fashion-MNIST folder (real test images)", DefaultValueFactory = _ => FashionMnist.DefaultDirectory };
+        var data = new DataCliOptions();
         var perClass = new Option<int>("--samples-per-class") { DefaultValueFactory = _ => 50 };
         var steps = new Option<int>("--steps") { Description = "DDIM steps", DefaultValueFactory = _ => 25 };
         var eta = new Option<double>("--eta") { DefaultValueFactory = _ => 0.0 };
@@ -24,14 +24,15 @@ public static class EvalGenerationCommand
         var outDir = new Option<string>("--out") { Description = "output folder (JSON, PNGs, cached samples)", Required = true };
         var cmd = new Command("generation", "FID per class/group and class consistency of generated samples, judged by an independent classifier.")
         {
-            models, judgePath, data, perClass, steps, eta, guidance, seed, outDir,
+            models, judgePath, perClass, steps, eta, guidance, seed, outDir,
         };
+        data.AddTo(cmd);
         cmd.SetAction(parse => CliErrors.RunAsync(() => Task.Run(() =>
         {
             TorchRuntime.EnsureLoaded();
             string judgeDir = parse.GetValue(judgePath)!;
             using var judge = ClassifierBundle.Load(judgeDir);
-            var test = FashionMnist.Load(FashionMnist.Split.Test, parse.GetValue(data));
+            var test = DataSource.Load(data.Read(parse)).Test;   // real images the models and the judge never trained on
             var evaluator = new GenerationEvaluator(judge, test, judgeDir);
             var options = new GenerationEvalOptions
             {
