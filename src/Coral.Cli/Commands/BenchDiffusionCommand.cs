@@ -14,7 +14,7 @@ public static class BenchDiffusionCommand
         var defaults = new DiffusionBenchOptions();
         var steps = new Option<int>("--steps") { Description = "timed training steps per arm (interleaved)", DefaultValueFactory = _ => defaults.Steps };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => defaults.BatchSize };
-        var model = new Option<string>("--model") { Description = "diffusion model folder: its network is benchmarked", DefaultValueFactory = _ => "models/diffusion" };
+        var model = new Option<string>("--model") { Description = "diffusion model folder: its network is benchmarked", DefaultValueFactory = _ => Coral.Pipeline.Names.Defaults.DiffusionPath };
         var sampleBatch = new Option<int>("--sample-batch") { DefaultValueFactory = _ => defaults.SampleBatch };
         var outFile = new Option<string?>("--out") { Description = "write the result as JSON here" };
         var cmd = new Command("diffusion", "Benchmark: CORAL vs plain DDPM train step, and DDIM 50-step sampling throughput.")
