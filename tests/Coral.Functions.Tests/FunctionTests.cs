@@ -70,7 +70,7 @@ public class FunctionTests(AzuriteFixture azurite)
     public void Bindings_use_the_shared_names_and_event_grid()
     {
         var run = typeof(ScoreFunction).GetMethod(nameof(ScoreFunction.Run))!;
-        run.GetCustomAttribute<FunctionAttribute>()!.Name.Should().Be("Score");
+        run.GetCustomAttribute<FunctionAttribute>()!.Name.Should().Be(FunctionNames.Score);
         var trigger = run.GetParameters()[0].GetCustomAttribute<BlobTriggerAttribute>()!;
         trigger.BlobPath.Should().Be(Containers.Incoming + "/{name}");
         trigger.Source.Should().Be(BlobTriggerSource.EventGrid);
