@@ -29,9 +29,6 @@ public static class PipelineJson
     }
 }
 
-/// <summary>Marks exceptions caused by the caller's input (the CLI shows one red line, exit code 2).</summary>
-public interface ICoralInputError;
-
 /// <summary>A stored record or message could not be read; names where it came from.</summary>
 public sealed class PipelineDataException(string source, string problem, Exception? inner = null)
     : Exception($"{source}: {problem}", inner), ICoralInputError

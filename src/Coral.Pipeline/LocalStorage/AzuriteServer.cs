@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace Coral.Pipeline.LocalStorage;
 
 /// <summary>Azurite could not be found, started or reached.</summary>
-public sealed class AzuriteException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class AzuriteException(string message, Exception? inner = null) : Exception(message, inner), ICoralInputError;
 
 /// <summary>
 /// A private Azurite (Blob + Queue) on free loopback ports with in-memory persistence.
