@@ -1,5 +1,7 @@
 using Azure.Storage.Queues.Models;
 using Coral.Pipeline.Generation;
+using Coral.Pipeline.Names;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Coral.Functions.Generator;
 

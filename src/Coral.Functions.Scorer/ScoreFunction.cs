@@ -1,4 +1,7 @@
 using Azure.Storage.Blobs;
+using Coral.Pipeline.Names;
+using Coral.Pipeline.Scoring;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Coral.Functions.Scorer;
 

@@ -1,5 +1,5 @@
 using Coral.Cli.Commands;
-using Coral.Pipeline.LocalStorage;
+using Coral.LocalHost.Azurite;
 
 namespace Coral.Cli.Tests;
 
@@ -15,7 +15,7 @@ public class CliErrorsTests
             new Coral.Imaging.NotAnImageException("x.png"),
             new Coral.Data.DatasetFormatException("train.idx", "truncated"),
             new Coral.Ml.Common.CheckpointCorruptException("m.ckpt", "bad checksum"),
-            new Coral.Pipeline.PipelineDataException("scores/x.json", "not JSON"),
+            new Coral.Pipeline.Contracts.PipelineDataException("scores/x.json", "not JSON"),
             new ArgumentException("--count -1 must be 0 or more"),
         ];
         foreach (var e in inputErrors)

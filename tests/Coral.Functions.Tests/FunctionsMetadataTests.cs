@@ -59,6 +59,13 @@ public class FunctionsMetadataTests
         Text(trigger, "connection").Should().Be(Settings.StorageConnection);
     }
 
+    [Fact]
+    public void Scorer_app_ships_no_diffusion_code()
+    {
+        var deps = File.ReadAllText(Path.Combine(RepoPaths.BuildOutput("Coral.Functions.Scorer"), "Coral.Functions.Scorer.deps.json"));
+        deps.Should().Contain("Coral.Pipeline.Models/").And.NotContain("Coral.Diffusion").And.NotContain("Coral.Pipeline.Models.Diffusion");
+    }
+
     [Theory]
     [InlineData("Coral.Functions.Scorer")]
     [InlineData("Coral.Functions.Generator")]
