@@ -1,11 +1,10 @@
 # syntax=docker/dockerfile:1
 # Generator image (GPU): a CUDA 12.8 runtime on Ubuntu 24.04 (GCC 14's libstdc++, GLIBCXX_3.4.33 >= the 3.4.32
 # libtorch needs), the Azure Functions host copied from Microsoft's .NET-isolated Functions image, the .NET 10
-# runtime, and Coral.Functions.Generator built with the REAL isolated-worker packages (-p:FunctionsWorker=real)
-# and TorchSharp-cuda-linux (-p:TorchBackend=cuda; libtorch CUDA 12.8 ships its own cuDNN/cuBLAS).
+# runtime, and Coral.Functions.Generator (isolated worker 2.x) built with TorchSharp-cuda-linux (-p:TorchBackend=cuda; libtorch CUDA 12.8 ships its own cuDNN/cuBLAS).
 # Build context = repository root:  docker build -f infra/generator.Dockerfile -t <registry>/coral-generator:<tag> .
 # scripts/deploy.sh builds it remotely with `az acr build`. It cannot be built on the project's dev machines
-# (no container daemon; their NuGet feed lacks the worker packages and TorchSharp-cuda-linux) nor run without
+# (no container daemon; their NuGet feed lacks TorchSharp-cuda-linux) nor run without
 # an NVIDIA GPU; it runs on the Container Apps serverless GPU profile.
 ARG FUNCTIONS_BASE=mcr.microsoft.com/azure-functions/dotnet-isolated:4-dotnet-isolated10.0
 ARG DOTNET_RUNTIME=mcr.microsoft.com/dotnet/aspnet:10.0-noble
@@ -16,7 +15,7 @@ WORKDIR /src
 COPY . .
 RUN dotnet publish src/Coral.Functions.Generator/Coral.Functions.Generator.csproj -c Release -o /home/site/wwwroot \
         -r linux-x64 --self-contained false \
-        -p:FunctionsWorker=real -p:TorchBackend=cuda \
+        -p:TorchBackend=cuda \
     && mkdir -p /home/site/wwwroot/models \
     && if [ -d models ]; then cp -r models/. /home/site/wwwroot/models/; fi
 

@@ -40,9 +40,6 @@ param scorerMaxReplicas int = 10
 @minValue(1)
 param generatorMaxReplicas int = 4
 
-@description('Name of the scorer\'s blob-trigger function ([Function(...)] in src/Coral.Functions.Scorer).')
-param scorerFunctionName string = 'Score'
-
 @description('The scorer Functions host\'s blobs_extension system key. Empty on the first pass (no subscription yet); deploy.sh reads it from the running app and passes it here.')
 @secure()
 param scorerBlobsExtensionKey string = ''
@@ -54,6 +51,8 @@ param syntheticRetentionDays int = 90
 @description('Deploy an Azure OpenAI account (keyless) for introspection.')
 param deployOpenAi bool = false
 
+// Names shared with the code: containers, queues, settings, function names.
+var names = loadJsonContent('../src/Coral.Pipeline/Names/coral-names.json')
 var token = toLower(uniqueString(resourceGroup().id, namePrefix))
 var gpuProfileName = 'gpu'
 var compactPrefix = toLower(replace(namePrefix, '-', ''))
@@ -206,7 +205,6 @@ module eventSubscription 'modules/eventgrid-subscription.bicep' = if (!empty(sco
     topicName: eventGrid.outputs.topicName
     subscriptionName: 'scorer-incoming-blob-created'
     scorerFqdn: scorer.outputs.fqdn
-    scorerFunctionName: scorerFunctionName
     blobsExtensionKey: scorerBlobsExtensionKey
     dataAccountId: storage.outputs.dataAccountId
   }
@@ -227,7 +225,7 @@ output containerAppsEnvironmentName string = environment.outputs.environmentName
 output gpuProfileType string = environment.outputs.gpuProfileType
 output scorerAppName string = scorer.outputs.appName
 output scorerFqdn string = scorer.outputs.fqdn
-output scorerFunctionName string = scorerFunctionName
+output scorerFunctionName string = names.FunctionNames.Score
 output generatorAppName string = generator.outputs.appName
 output scorerIdentityClientId string = identity.outputs.scorerClientId
 output generatorIdentityClientId string = identity.outputs.generatorClientId

@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
-# Scorer image (CPU): the Azure Functions host for .NET isolated + Coral.Functions.Scorer built with the REAL
-# isolated-worker packages (-p:FunctionsWorker=real) and the TorchSharp CPU backend (-p:TorchBackend=cpu).
+# Scorer image (CPU): the Azure Functions host for .NET isolated + Coral.Functions.Scorer (isolated worker 2.x)
+# built with the TorchSharp CPU backend (-p:TorchBackend=cpu).
 # Build context = repository root:  docker build -f infra/scorer.Dockerfile -t <registry>/coral-scorer:<tag> .
 # scripts/deploy.sh builds it remotely with `az acr build`. It cannot be built on the project's dev machines:
-# no container daemon, and their NuGet feed lacks the worker packages (the stand-in build is not deployable).
+# no container daemon (the app itself builds there: `dotnet build src/Coral.Functions.Scorer`).
 ARG FUNCTIONS_BASE=mcr.microsoft.com/azure-functions/dotnet-isolated:4-dotnet-isolated10.0
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
@@ -11,7 +11,7 @@ WORKDIR /src
 COPY . .
 RUN dotnet publish src/Coral.Functions.Scorer/Coral.Functions.Scorer.csproj -c Release -o /home/site/wwwroot \
         -r linux-x64 --self-contained false \
-        -p:FunctionsWorker=real -p:TorchBackend=cpu \
+        -p:TorchBackend=cpu \
     && mkdir -p /home/site/wwwroot/models \
     && if [ -d models ]; then cp -r models/. /home/site/wwwroot/models/; fi
 

@@ -5,7 +5,6 @@
 param topicName string
 param subscriptionName string
 param scorerFqdn string
-param scorerFunctionName string
 @secure()
 param blobsExtensionKey string
 param dataAccountId string
@@ -26,7 +25,7 @@ resource subscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-
         // Secure: the only secret part is the @secure() key; ARM keeps resource bodies out of deployment history
         // and Event Grid never returns endpointUrl. The rule cannot see through string interpolation.
         #disable-next-line use-secure-value-for-secure-inputs
-        endpointUrl: 'https://${scorerFqdn}/runtime/webhooks/blobs?functionName=Host.Functions.${scorerFunctionName}&code=${blobsExtensionKey}'
+        endpointUrl: 'https://${scorerFqdn}/runtime/webhooks/blobs?functionName=Host.Functions.${names.FunctionNames.Score}&code=${blobsExtensionKey}'
         maxEventsPerBatch: 1
         preferredBatchSizeInKilobytes: 64
       }

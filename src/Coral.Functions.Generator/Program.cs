@@ -1,12 +1,12 @@
-using Coral.Functions;
-using Coral.Pipeline.Generation;
+using Coral.Pipeline.Models.Diffusion;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
-// Thin host: all logic is in Coral.Pipeline. One batch at a time per instance (host.json batchSize 1; GPU).
-// Introspection is on only when the OpenAI endpoint setting is set (infra: deployOpenAi, Entra ID).
+// As the Azure samples: the isolated worker, Application Insights, then the pipeline (all logic is in the libraries).
+// One batch at a time per instance (host.json batchSize 1; GPU). Introspection is on only when its endpoint is set.
 var builder = FunctionsApplication.CreateBuilder(args);
-builder.Services.AddCoralPipeline();
-builder.Services.AddSingleton(sp => new GenerateHandler(sp.GetRequiredService<PipelineStorage>(),
-    PipelineFactory.LoadGenerator(FunctionsServices.Setting(sp), sp.GetRequiredService<IImageScorer>()),
-    sp.GetRequiredService<ILogger<GenerateHandler>>(),
-    introspector: PipelineFactory.LoadIntrospector(FunctionsServices.Setting(sp), sp.GetRequiredService<ILoggerFactory>())));
+builder.Services.AddApplicationInsightsTelemetryWorkerService().ConfigureFunctionsApplicationInsights();
+builder.Services.AddCoralGenerator(builder.Configuration);
 builder.Build().Run();

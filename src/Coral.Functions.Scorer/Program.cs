@@ -1,8 +1,11 @@
-using Coral.Functions;
+using Coral.Pipeline.Models;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
-// Thin host: all logic is in Coral.Pipeline.
+// As the Azure samples: the isolated worker, Application Insights, then the pipeline (all logic is in the libraries).
 var builder = FunctionsApplication.CreateBuilder(args);
-builder.Services.AddCoralPipeline();
-builder.Services.AddSingleton(sp => new ScoreHandler(sp.GetRequiredService<PipelineStorage>(), sp.GetRequiredService<IImageScorer>(),
-    PipelineFactory.ScoringOptions(FunctionsServices.Setting(sp)), sp.GetRequiredService<ILogger<ScoreHandler>>()));
+builder.Services.AddApplicationInsightsTelemetryWorkerService().ConfigureFunctionsApplicationInsights();
+builder.Services.AddCoralScorer(builder.Configuration);
 builder.Build().Run();

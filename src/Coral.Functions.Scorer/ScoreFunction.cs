@@ -1,13 +1,14 @@
 using Azure.Storage.Blobs;
+using Coral.Pipeline.Names;
+using Coral.Pipeline.Scoring;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Coral.Functions.Scorer;
 
 /// <summary>Event Grid blob trigger on incoming/: score, write scores/{jobId}.json, queue a job when flagged.</summary>
 public sealed class ScoreFunction(ScoreHandler handler)
 {
-    public const string Name = "Score";
-
-    [Function(Name)]
+    [Function(FunctionNames.Score)]
     public async Task<ScoreOutput> Run(
         [BlobTrigger(Containers.Incoming + "/{name}", Source = BlobTriggerSource.EventGrid, Connection = Settings.StorageConnection)] BlobClient blob,
         string name,

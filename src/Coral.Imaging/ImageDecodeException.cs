@@ -1,11 +1,5 @@
 namespace Coral.Imaging;
 
-/// <summary>
-/// Marker for exceptions caused by bad user input (a file, blob or option), not by a bug.
-/// The CLI turns them into one red line and exit code 2; it matches this interface by name.
-/// </summary>
-public interface ICoralInputError;
-
 /// <summary>An encoded image could not be accepted. The message starts with <see cref="SourceName"/>.</summary>
 public abstract class ImageDecodeException(string sourceName, string problem, Exception? inner = null)
     : Exception($"{sourceName}: {problem}", inner), ICoralInputError

@@ -3,7 +3,7 @@ using TorchSharp;
 namespace Coral.Ml;
 
 /// <summary>libtorch failed to load; the message says how to fix the machine.</summary>
-public sealed class TorchUnavailableException(string message, Exception inner) : Exception(message, inner);
+public sealed class TorchUnavailableException(string message, Exception inner) : Exception(message, inner), ICoralInputError;
 
 /// <summary>One place that initialises libtorch: thread count, determinism, and a clear load error.</summary>
 public static class TorchRuntime

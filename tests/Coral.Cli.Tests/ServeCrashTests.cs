@@ -2,9 +2,9 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 using Coral.Cli.Commands;
-using Coral.Pipeline.Hosting;
 using Coral.Pipeline.Storage;
 using Coral.Testing;
+using Coral.LocalHost.Audit;
 
 namespace Coral.Cli.Tests;
 

@@ -11,6 +11,7 @@ using Coral.Pipeline.Scoring;
 using Coral.Testing;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging.Abstractions;
+using Coral.Pipeline.Contracts;
 
 namespace Coral.Functions.Tests;
 
@@ -33,14 +34,14 @@ public class FunctionTests(AzuriteFixture azurite)
         var output = await fn.Run(blob, blob.Name, default);
 
         var job = PipelineJson.Deserialize<LongtailJob>(BinaryData.FromString(output.Job!), "output");
-        (await s.Scores.GetBlobClient(ScoreHandler.RecordName(job.JobId)).ExistsAsync()).Value.Should().BeTrue();
+        (await s.Scores.GetBlobClient(BlobPaths.ScoreRecord(job.JobId)).ExistsAsync()).Value.Should().BeTrue();
 
         // The generator function consumes exactly that message.
         var gen = new GenerateFunction(new GenerateHandler(s, new FakeBatchGenerator(), NullLogger<GenerateHandler>.Instance, TimeSpan.FromSeconds(15)));
         var message = QueuesModelFactory.QueueMessage("m1", "p1", output.Job!, 1);
         (await gen.Run(message, default)).Should().Be(GenerateOutcome.Generated);
         (await gen.Run(message, default)).Should().Be(GenerateOutcome.AlreadyDone, "a redelivered message changes nothing");
-        (await s.Manifests.GetBlobClient(GenerateHandler.ManifestName(job.JobId)).ExistsAsync()).Value.Should().BeTrue();
+        (await s.Manifests.GetBlobClient(BlobPaths.Manifest(job.JobId)).ExistsAsync()).Value.Should().BeTrue();
     }
 
     [Fact]
@@ -70,7 +71,7 @@ public class FunctionTests(AzuriteFixture azurite)
     public void Bindings_use_the_shared_names_and_event_grid()
     {
         var run = typeof(ScoreFunction).GetMethod(nameof(ScoreFunction.Run))!;
-        run.GetCustomAttribute<FunctionAttribute>()!.Name.Should().Be("Score");
+        run.GetCustomAttribute<FunctionAttribute>()!.Name.Should().Be(FunctionNames.Score);
         var trigger = run.GetParameters()[0].GetCustomAttribute<BlobTriggerAttribute>()!;
         trigger.BlobPath.Should().Be(Containers.Incoming + "/{name}");
         trigger.Source.Should().Be(BlobTriggerSource.EventGrid);

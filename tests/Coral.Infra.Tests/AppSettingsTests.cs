@@ -108,13 +108,11 @@ public sealed class AppSettingsTests(CompiledInfra infra)
         var source = Path.Combine(BicepCli.RepoRoot, "src", "Coral.Functions.Scorer");
         var code = string.Join("\n", Directory.GetFiles(source, "*.cs", SearchOption.AllDirectories).Where(f => !f.Contains("/obj/")).Select(File.ReadAllText));
         code.Should().Contain("BlobTriggerSource.EventGrid", "Event Grid delivers to the blobs extension only for EventGrid-source triggers");
-        // [Function(Name)] with const string Name = "...", or [Function("...")].
-        var literal = Regex.Match(code, @"\[Function\(""([^""]+)""\)\]");
-        string functionName = literal.Success
-            ? literal.Groups[1].Value
-            : Regex.Match(code, @"const\s+string\s+Name\s*=\s*""([^""]+)""").Groups[1].Value;
-        functionName.Should().NotBeNullOrEmpty("the scorer's [Function(...)] name must be findable");
-        infra.Json.RootElement.GetProperty("parameters").GetProperty("scorerFunctionName").GetProperty("defaultValue").GetString()
-            .Should().Be(functionName);
+        // Code and Bicep take the name from coral-names.json; the built app's functions.metadata proves the code side.
+        code.Should().Contain("[Function(FunctionNames.Score)]");
+        File.ReadAllText(Path.Combine(BicepCli.RepoRoot, "infra", "modules", "eventgrid-subscription.bicep"))
+            .Should().Contain("Host.Functions.${names.FunctionNames.Score}");
+        infra.Json.RootElement.GetProperty("parameters").TryGetProperty("scorerFunctionName", out _)
+            .Should().BeFalse("the function name is not a deployment choice: it is the code's");
     }
 }

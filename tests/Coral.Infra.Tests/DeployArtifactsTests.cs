@@ -36,7 +36,9 @@ public sealed class DeployArtifactsTests
     {
         var text = Read("infra", dockerfile);
         text.Should().Contain($"src/{project}/{project}.csproj");
-        text.Should().Contain("-p:FunctionsWorker=real");
+        text.Should().NotContain("FunctionsWorker", "the apps always build against the real isolated worker: there is no switch");
+        Read("src", project, project + ".csproj").Should().Contain("build/FunctionsApp.props");
+        Read("build", "FunctionsApp.props").Should().Contain("\"Microsoft.Azure.Functions.Worker.Sdk\"");
         text.Should().Contain($"-p:TorchBackend={backend}");
         text.Should().Contain(@"grep -aq 'GLIBCXX_3\.4\.32'", "libLibTorchSharp.so needs GCC 13's libstdc++; the image build fails early without it");
         text.Should().Contain("AzureWebJobsScriptRoot=/home/site/wwwroot");

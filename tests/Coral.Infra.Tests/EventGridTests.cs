@@ -27,8 +27,7 @@ public sealed class EventGridTests(CompiledInfra infra)
 
         var url = ArmExpression.Text(sub.Eval("properties.destination.properties.endpointUrl"));
         url.Should().StartWith("https://").And.Contain("outputs.fqdn");
-        var functionName = infra.Json.RootElement.GetProperty("parameters").GetProperty("scorerFunctionName").GetProperty("defaultValue").GetString();
-        url.Should().Contain($"/runtime/webhooks/blobs?functionName=Host.Functions.{functionName}&code={CompiledInfra.FakeBlobsExtensionKey}");
+        url.Should().Contain($"/runtime/webhooks/blobs?functionName=Host.Functions.{FunctionNames.Score}&code={CompiledInfra.FakeBlobsExtensionKey}");
 
         sub.Eval("properties.deadLetterWithResourceIdentity.deadLetterDestination.properties.blobContainerName")
             .Should().Be(Containers.EventGridDeadLetter);

@@ -2,7 +2,8 @@ using Azure.Storage.Blobs.Models;
 using Coral.Pipeline.Generation;
 using Coral.Pipeline.Manifests;
 using Coral.Testing;
-using static Coral.Pipeline.Tests.PipelineTestKit;
+using static Coral.Testing.PipelineTestKit;
+using Coral.Pipeline.Contracts;
 
 namespace Coral.Pipeline.Tests;
 
@@ -78,7 +79,7 @@ public class GenerateHandlerTests(AzuriteFixture azurite)
 
         outcome.Should().Be(GenerateOutcome.Poisoned);
         var poisoned = (await s.JobsPoison.ReceiveMessagesAsync(1)).Value.Single();
-        var env = PipelineJson.Deserialize<Hosting.PoisonEnvelope>(BinaryData.FromString(poisoned.MessageText), "poison");
+        var env = PipelineJson.Deserialize<PoisonEnvelope>(BinaryData.FromString(poisoned.MessageText), "poison");
         env.Reason.Should().Contain("overwritten");
         PipelineJson.Deserialize<LongtailJob>(BinaryData.FromString(env.OriginalMessage), "original").JobId.Should().Be(job.JobId);
     }

@@ -1,3 +1,5 @@
+using Coral.Pipeline.Contracts;
+
 namespace Coral.Pipeline.Tests;
 
 public class JobIdsTests

@@ -2,7 +2,8 @@ using System.Text.Json.Nodes;
 using Coral.Pipeline.Manifests;
 using Coral.Testing;
 using NJsonSchema;
-using static Coral.Pipeline.Tests.PipelineTestKit;
+using static Coral.Testing.PipelineTestKit;
+using Coral.Pipeline.Contracts;
 
 namespace Coral.Pipeline.Tests;
 

@@ -2,7 +2,8 @@ using System.Globalization;
 using Coral.Pipeline.Manifests;
 using Coral.Testing;
 using Microsoft.Playwright;
-using static Coral.Pipeline.Tests.PipelineTestKit;
+using static Coral.Testing.PipelineTestKit;
+using Coral.Pipeline.Contracts;
 
 namespace Coral.Pipeline.Tests;
 
@@ -20,7 +21,7 @@ public class ReviewPageTests(AzuriteFixture azurite)
         var job = await FlaggedJobAsync(s, name: "flag<b>&\"x\".png", images: 5);
         await Generator(s).HandleAsync(job, default);
         var (manifest, _) = await new Review.ReviewService(s).ReadAsync(job.JobId, default);
-        var html = (await s.Manifests.GetBlobClient(ReviewPage.FileName(job.JobId)).DownloadContentAsync()).Value.Content.ToString();
+        var html = (await s.Manifests.GetBlobClient(BlobPaths.ReviewPage(job.JobId)).DownloadContentAsync()).Value.Content.ToString();
         var file = Path.Combine(Directory.CreateTempSubdirectory("coral-review-").FullName, "review.html");
         await File.WriteAllTextAsync(file, html);
 

@@ -1,7 +1,9 @@
+using Coral.Pipeline.Generation;
 using Coral.Pipeline.Manifests;
 using Coral.Pipeline.Review;
 using Coral.Testing;
-using static Coral.Pipeline.Tests.PipelineTestKit;
+using static Coral.Testing.PipelineTestKit;
+using Coral.Pipeline.Contracts;
 
 namespace Coral.Pipeline.Tests;
 
@@ -23,10 +25,10 @@ public class ReviewServiceTests(AzuriteFixture azurite)
         curated.Should().BeEquivalentTo(m.Images.Select(i => i.CuratedPath));
         curated.Should().OnlyContain(p => p.StartsWith(FakeImageScorer.Classes[job.Score.PredictedClass] + "/"));
         var bytes = (await s.Curated.GetBlobClient(m.Images[0].CuratedPath!).DownloadContentAsync()).Value.Content.ToArray();
-        Generation.GenerateHandler.Sha256(bytes).Should().Be(m.Images[0].Sha256);
+        GenerateHandler.Sha256(bytes).Should().Be(m.Images[0].Sha256);
 
         m = await review.SetStatusAsync(job.JobId, [0], ReviewStatus.Rejected, "bob", default);
-        var page = (await s.Manifests.GetBlobClient(ReviewPage.FileName(job.JobId)).DownloadContentAsync()).Value.Content.ToString();
+        var page = (await s.Manifests.GetBlobClient(BlobPaths.ReviewPage(job.JobId)).DownloadContentAsync()).Value.Content.ToString();
         page.Should().Contain("<dd class=\"status\">rejected</dd>").And.Contain("<dd class=\"status\">approved</dd>", "the page shows the review state");
         (await NamesAsync(s.Curated)).Should().HaveCount(m.Images.Count - 1);
         (await review.ListAsync(default)).Single().Should().Match<ManifestSummary>(x => x.Approved == m.Images.Count - 1 && x.Rejected == 1);
@@ -46,7 +48,7 @@ public class ReviewServiceTests(AzuriteFixture azurite)
         var (m, _) = await review.ReadAsync(job.JobId, default);
         m.Images.Should().OnlyContain(i => i.Status == (i.Index % 2 == 0 ? ReviewStatus.Approved : ReviewStatus.Rejected) && i.ReviewedBy == $"r{i.Index}");
         (await NamesAsync(s.Curated)).Should().BeEquivalentTo(
-            m.Images.Where(i => i.Status == ReviewStatus.Approved).Select(i => ReviewService.CuratedPath(m, i)), "curated/ holds exactly the approved images");
+            m.Images.Where(i => i.Status == ReviewStatus.Approved).Select(i => BlobPaths.CuratedImage(i.ClassName, m.JobId, i.Index)), "curated/ holds exactly the approved images");
     }
 
     [Fact]
@@ -64,7 +66,7 @@ public class ReviewServiceTests(AzuriteFixture azurite)
         var (m, _) = await review.ReadAsync(job.JobId, default);
         m.Images.Select(i => i.Status).Distinct().Should().ContainSingle("the last write decides every image");
         (await NamesAsync(s.Curated)).Should().BeEquivalentTo(
-            m.Images.Where(i => i.Status == ReviewStatus.Approved).Select(i => ReviewService.CuratedPath(m, i)));
+            m.Images.Where(i => i.Status == ReviewStatus.Approved).Select(i => BlobPaths.CuratedImage(i.ClassName, m.JobId, i.Index)));
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using Coral.Pipeline.Scoring;
 using Coral.Pipeline.Storage;
 using Coral.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
+using Coral.Pipeline.Contracts;
 
 namespace Coral.Pipeline.Tests;
 

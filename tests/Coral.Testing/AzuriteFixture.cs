@@ -1,4 +1,5 @@
-using Coral.Pipeline.LocalStorage;
+using Coral.LocalHost.Azurite;
+
 
 namespace Coral.Testing;
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Coral.Pipeline.LocalStorage;
+using Coral.LocalHost.Azurite;
 
 namespace Coral.Cli.Commands;
 

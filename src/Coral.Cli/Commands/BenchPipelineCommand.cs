@@ -4,14 +4,20 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Coral.Ml.Common;
 using Coral.Pipeline.Generation;
-using Coral.Pipeline.Hosting;
-using Coral.Pipeline.LocalStorage;
 using Coral.Pipeline.Models;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Coral.Pipeline.Names;
 using Coral.Pipeline.Scoring;
 using Coral.Pipeline.Storage;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
+using Coral.Pipeline.Contracts;
+using Coral.Pipeline.Models.Diffusion;
+using Coral.LocalHost.Serving;
+using Coral.LocalHost.Audit;
+using Coral.LocalHost.Faults;
+using Coral.LocalHost.Azurite;
 
 namespace Coral.Cli.Commands;
 
@@ -65,37 +71,48 @@ public static class BenchPipelineCommand
             bool ltg = parse.GetValue(generator) == "ltg";
             string outPath = parse.GetValue(output)!;
             string loadAtStart = LoadAverage();
-            var settings = new Dictionary<string, string?> { [Settings.ClassifierPath] = parse.GetValue(classifier), [Settings.DiffusionPath] = parse.GetValue(diffusion) };
-
             // Inputs first, models next, storage last: none of that is in the measured latency.
             var test = Coral.Data.FashionMnist.Load(Coral.Data.FashionMnist.Split.Test);
             if (n > test.Count) throw new ArgumentException($"--count {n} is more than the {test.Count} Fashion-MNIST test images");
             var good = Enumerable.Range(0, n).Select(i => (Name: $"fashion-mnist/test-{i:D5}.png", Bytes: Coral.Imaging.ImageCodec.EncodePng(test.Tensor(i)))).ToList();
             IReadOnlyList<HostileBlob> hostile = parse.GetValue(noHostile) ? [] : HostileBlobs.Create(Defaults.MaxInputBytes);
 
-            using var scorer = (ClassifierImageScorer)PipelineFactory.LoadScorer(k => settings.GetValueOrDefault(k));
-            using var ltgGenerator = ltg ? (LtgBatchGenerator)PipelineFactory.LoadGenerator(k => settings.GetValueOrDefault(k), scorer) : null;
-            string generatorText = ltg ? $"LTG ({ltgGenerator!.DiffusionModel}, {perJob} images per flagged input)" : "none (score only; flagged jobs stay queued)";
-
             string? cs = ServeCommand.Connection(parse, connection);
             await using var azurite = cs is null ? await AzuriteServer.StartAsync(ct: ct) : null;
-            // A private Azurite is empty; a given account gets a fresh name prefix so earlier runs do not count.
-            var storage = PipelineStorage.FromConnectionString(cs ?? azurite!.ConnectionString, cs is null ? "" : $"bench{Guid.NewGuid():N}"[..13] + "-");
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
+            string logPath = Path.ChangeExtension(outPath, ".log");
+            using var logs = new FileLoggerProvider(logPath);
+            // The same composition as `coral serve`. A private Azurite is empty; a given account gets a fresh name prefix so earlier runs do not count.
+            var builder = LocalHostBuilder.Create(new Dictionary<string, string?>
+            {
+                [Settings.StorageConnection] = cs ?? azurite!.ConnectionString,
+                [ServeCommand.NamePrefixSetting] = cs is null ? "" : $"bench{Guid.NewGuid():N}"[..13] + "-",
+                [Settings.ClassifierPath] = parse.GetValue(classifier),
+                [Settings.DiffusionPath] = parse.GetValue(diffusion),
+                [Settings.ScoreThreshold] = ServeCommand.Invariant(parse.GetValue(threshold)),
+                [Settings.ImagesPerJob] = ServeCommand.Invariant(perJob),
+            });
+            builder.Logging.ClearProviders().SetMinimumLevel(LogLevel.Information).AddProvider(logs);
+            builder.Services.AddCoralScorer(builder.Configuration);
+            if (ltg) builder.Services.AddCoralGenerator(builder.Configuration);
+            builder.Services.AddCoralLocalHost(new LocalHostOptions { ScoringParallelism = par });
+            using var host = builder.Build();
+            var scorer = host.Services.GetRequiredService<IImageScorer>();
+            var handler = host.Services.GetRequiredService<ScoreHandler>();
+            string generatorText = ltg
+                ? $"LTG ({host.Services.GetRequiredService<ILongtailBatchGenerator>().DiffusionModel}, {perJob} images per flagged input)"
+                : "none (score only; flagged jobs stay queued)";
+            var storage = host.Services.GetRequiredService<PipelineStorage>();
             await storage.EnsureCreatedAsync(ct);
             AnsiConsole.MarkupLine($"classifier [bold]{Markup.Escape(scorer.ModelVersion)}[/], generator [bold]{Markup.Escape(generatorText)}[/], " +
                 $"storage {(azurite is null ? "given connection, prefix " + Markup.Escape(storage.Prefix) : $"private Azurite (blob {azurite.BlobPort})")}, load {Markup.Escape(loadAtStart)}");
 
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
-            string logPath = Path.ChangeExtension(outPath, ".log");
-            using var logs = new FileLoggerProvider(logPath);
-            using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Information).AddProvider(logs));
-            var handler = new ScoreHandler(storage, scorer, new ScoringOptions { Threshold = parse.GetValue(threshold), ImagesPerJob = perJob },
-                loggers.CreateLogger<ScoreHandler>());
-            var host = new LocalHost(storage, handler, ltg ? new GenerateHandler(storage, ltgGenerator!, loggers.CreateLogger<GenerateHandler>()) : null,
-                new LocalHostOptions { ScoringParallelism = par }, loggers);
-
             using var hostStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var hostTask = Task.Run(() => host.RunAsync(hostStop.Token), CancellationToken.None);
+            var hostTask = Task.Run(async () =>
+            {
+                await host.RunAsync(hostStop.Token);
+                await host.Services.GetRequiredService<LocalHostService>().ThrowIfFailedAsync();
+            }, CancellationToken.None);
             int total = good.Count + hostile.Count;
             var clock = Stopwatch.StartNew();
             TimeSpan uploadTime = TimeSpan.Zero, allScored = TimeSpan.Zero;

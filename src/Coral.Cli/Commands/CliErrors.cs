@@ -7,14 +7,6 @@ public static class CliErrors
 {
     public const int BadInput = 2;
 
-    /// <summary>Exception types that mean "the user's input is wrong", not "the program is broken".</summary>
-    private static readonly HashSet<string> InputErrorTypes = new(StringComparer.Ordinal)
-    {
-        "Coral.Data.DatasetFormatException",
-        "Coral.Ml.TorchUnavailableException",
-        "Coral.Pipeline.LocalStorage.AzuriteException",
-    };
-
     public static async Task<int> RunAsync(Func<Task<int>> run)
     {
         try { return await run(); }
@@ -25,8 +17,7 @@ public static class CliErrors
         }
     }
 
+    /// <summary>"The user's input is wrong", not "the program is broken": our typed errors, and the BCL's file and argument errors.</summary>
     private static bool IsInputError(Exception e) =>
-        e is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
-        || InputErrorTypes.Contains(e.GetType().FullName ?? "")
-        || e.GetType().GetInterfaces().Any(i => i.Name == "ICoralInputError");
+        e is ICoralInputError or ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException;
 }

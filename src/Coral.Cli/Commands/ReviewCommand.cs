@@ -1,9 +1,13 @@
 using System.CommandLine;
-using Coral.Pipeline.Hosting;
 using Coral.Pipeline.Manifests;
 using Coral.Pipeline.Review;
 using Coral.Pipeline.Storage;
+using Coral.Pipeline;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Spectre.Console;
+using Coral.LocalHost.Serving;
 
 namespace Coral.Cli.Commands;
 
@@ -16,10 +20,13 @@ public static class ReviewCommand
     /// </summary>
     private static PipelineStorage Storage(ParseResult parse, Option<string?> connection, Option<string> prefix)
     {
-        var connectionString = ServeCommand.Connection(parse, connection);
-        return PipelineStorage.FromSettings(
-            name => name == Pipeline.Names.Settings.StorageConnection ? connectionString : Environment.GetEnvironmentVariable(name),
-            parse.GetValue(prefix) ?? "");
+        var configuration = new ConfigurationBuilder().AddEnvironmentVariables().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [Pipeline.Names.Settings.StorageConnection] = ServeCommand.Connection(parse, connection),
+            [ServeCommand.NamePrefixSetting] = parse.GetValue(prefix),
+        }.Where(s => s.Value is not null)).Build();
+        // The same storage composition as every host (not disposed: the command's process ends with it).
+        return new ServiceCollection().AddLogging().AddCoralPipeline(configuration).BuildServiceProvider().GetRequiredService<PipelineStorage>();
     }
 
     public static Command Create()
@@ -53,7 +60,7 @@ public static class ReviewCommand
         show.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
             var (m, _) = await new ReviewService(Storage(parse, connection, prefix)).ReadAsync(parse.GetValue(jobArg)!, ct);
-            Console.WriteLine(Pipeline.PipelineJson.Serialize(m).ToString());
+            Console.WriteLine(Pipeline.Contracts.PipelineJson.Serialize(m).ToString());
             return 0;
         }));
         review.Subcommands.Add(show);
@@ -87,7 +94,7 @@ public static class ReviewCommand
         var replay = new Command("replay-poison", "Move poisoned longtail jobs back onto longtail-jobs for another round of tries.") { connection, prefix, max };
         replay.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
-            using var loggers = ServeCommand.Loggers(json: false);
+            using var loggers = LoggerFactory.Create(b => ServeCommand.UseConsoleLogs(b, json: false));
             int n = await PoisonReplay.ReplayAsync(Storage(parse, connection, prefix), parse.GetValue(max), loggers.CreateLogger("coral.queue"), ct);
             AnsiConsole.MarkupLine($"replayed [bold]{n}[/] poisoned job(s)");
             return 0;

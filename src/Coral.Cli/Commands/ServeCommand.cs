@@ -1,13 +1,18 @@
 using System.CommandLine;
-using Coral.Pipeline.Generation;
-using Coral.Pipeline.Hosting;
-using Coral.Pipeline.LocalStorage;
+using Coral.LocalHost.Audit;
+using Coral.LocalHost.Azurite;
+using Coral.LocalHost.Serving;
+using Coral.Pipeline;
+using Coral.Pipeline.Introspection;
 using Coral.Pipeline.Models;
+using Coral.Pipeline.Models.Diffusion;
+using Coral.Pipeline.Models.Introspection;
 using Coral.Pipeline.Names;
 using Coral.Pipeline.Scoring;
 using Coral.Pipeline.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-
 namespace Coral.Cli.Commands;
 
 /// <summary>
@@ -25,11 +30,20 @@ public static class ServeCommand
     public static string? Connection(ParseResult parse, Option<string?> option) =>
         parse.GetValue(option) is { Length: > 0 } c ? c : Environment.GetEnvironmentVariable(Settings.StorageConnection) is { Length: > 0 } e ? e : null;
 
-    public static ILoggerFactory Loggers(bool json) => LoggerFactory.Create(b =>
+    /// <summary>Configuration key of the container/queue name prefix (a local knob, never deployed).</summary>
+    public static readonly string NamePrefixSetting = $"{PipelineServices.Section}:{nameof(StorageOptions.NamePrefix)}";
+
+    public static string? Invariant<T>(T? value) where T : struct, IFormattable =>
+        value?.ToString(null, System.Globalization.CultureInfo.InvariantCulture);
+
+    public static string? Invariant(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    public static void UseConsoleLogs(ILoggingBuilder logging, bool json)
     {
-        if (json) b.AddJsonConsole(o => { o.IncludeScopes = true; o.TimestampFormat = "O"; });
-        else b.AddSimpleConsole(o => { o.IncludeScopes = true; o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
-    });
+        logging.ClearProviders();
+        if (json) logging.AddJsonConsole(o => { o.IncludeScopes = true; o.TimestampFormat = "O"; });
+        else logging.AddSimpleConsole(o => { o.IncludeScopes = true; o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+    }
 
     /// <summary>Real field-like data: the first n Fashion-MNIST test images as PNG blobs (idempotent names).</summary>
     private static async Task UploadFashionMnistAsync(PipelineStorage storage, int n, ILogger log, CancellationToken ct)
@@ -70,55 +84,44 @@ public static class ServeCommand
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
-            using var loggers = Loggers(parse.GetValue(json));
-            var log = loggers.CreateLogger("coral.serve");
             await using var azurite = Connection(parse, connection) is null ? await AzuriteServer.StartAsync(ct: ct) : null;
             string cs = Connection(parse, connection) ?? azurite!.ConnectionString;
-            if (azurite is not null)
+            if (azurite is not null) Console.WriteLine(AzuriteCommand.ConnectionStringPrefix + cs);
+            // Options beat the environment; the OpenAI key comes from the environment only.
+            var builder = LocalHostBuilder.Create(new Dictionary<string, string?>
             {
-                Console.WriteLine(AzuriteCommand.ConnectionStringPrefix + cs);
-                log.LogInformation("Started a private Azurite (blob {BlobPort}, queue {QueuePort}); it stops with this process", azurite.BlobPort, azurite.QueuePort);
-            }
-            var storage = PipelineStorage.FromConnectionString(cs, parse.GetValue(prefix) ?? "");
-            var settings = new Dictionary<string, string?>
-            {
+                [Settings.StorageConnection] = cs,
+                [NamePrefixSetting] = parse.GetValue(prefix),
                 [Settings.ClassifierPath] = parse.GetValue(classifier),
                 [Settings.DiffusionPath] = parse.GetValue(diffusion),
-                [Settings.OpenAiEndpoint] = parse.GetValue(openAiEndpoint) ?? Environment.GetEnvironmentVariable(Settings.OpenAiEndpoint),
-                [Settings.OpenAiDeployment] = parse.GetValue(openAiDeployment) ?? Environment.GetEnvironmentVariable(Settings.OpenAiDeployment),
-                [Settings.IntrospectionTimeoutSeconds] = Environment.GetEnvironmentVariable(Settings.IntrospectionTimeoutSeconds),
-                [Settings.IntrospectionMaxRetries] = Environment.GetEnvironmentVariable(Settings.IntrospectionMaxRetries),
-                [SecretSettings.OpenAiKey] = Environment.GetEnvironmentVariable(SecretSettings.OpenAiKey),
-            };
-            // Before the models load: a half-configured introspection setting is a startup error (one red line).
-            var introspector = PipelineFactory.LoadIntrospector(k => settings.GetValueOrDefault(k), loggers);
-            if (introspector is Coral.Pipeline.Introspection.AzureOpenAiIntrospector ai)
-                log.LogInformation("Longtail introspection on: deployment {Deployment} at {Host} ({Auth})", ai.Options.Deployment, ai.Options.Endpoint.Host,
-                    ai.Options.ApiKey is null ? "Entra ID" : "API key");
-            var scorer = PipelineFactory.LoadScorer(k => settings.GetValueOrDefault(k));
-            log.LogInformation("Classifier {Version} loaded", scorer.ModelVersion);
-            GenerateHandler? generator = null;
-            try
-            {
-                generator = new GenerateHandler(storage, PipelineFactory.LoadGenerator(k => settings.GetValueOrDefault(k), scorer), loggers.CreateLogger<GenerateHandler>(),
-                    introspector: introspector);
-            }
-            catch (ModelUnavailableException e)
-            {
-                log.LogError("Generator unavailable, scoring only: {Reason}", e.Message);
-            }
-            var scoreHandler = new ScoreHandler(storage, scorer,
-                new ScoringOptions { Threshold = parse.GetValue(threshold), ImagesPerJob = parse.GetValue(images) }, loggers.CreateLogger<ScoreHandler>());
-            var host = new LocalHost(storage, scoreHandler, generator, new LocalHostOptions
+                [Settings.ScoreThreshold] = Invariant(parse.GetValue(threshold)),
+                [Settings.ImagesPerJob] = Invariant(parse.GetValue(images)),
+                [Settings.OpenAiEndpoint] = parse.GetValue(openAiEndpoint),
+                [Settings.OpenAiDeployment] = parse.GetValue(openAiDeployment),
+            });
+            UseConsoleLogs(builder.Logging, parse.GetValue(json));
+            builder.Services.AddCoralScorer(builder.Configuration).AddCoralGenerator(builder.Configuration).AddCoralLocalHost(new LocalHostOptions
             {
                 ScanInterval = TimeSpan.FromMilliseconds(Math.Max(50, parse.GetValue(scan))),
                 UntilIdle = parse.GetValue(untilIdle),
                 Queue = new QueueConsumerOptions { VisibilityTimeout = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(visibility))) },
-            }, loggers);
+            });
+            using var host = builder.Build();
+            var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("coral.serve");
+            if (azurite is not null)
+                log.LogInformation("Started a private Azurite (blob {BlobPort}, queue {QueuePort}); it stops with this process", azurite.BlobPort, azurite.QueuePort);
+            // Startup errors are one red line before anything runs: storage settings, a half-configured introspection setting
+            // (before the models load), a missing classifier. The generator loads in the host; without it, serve only scores.
+            var storage = host.Services.GetRequiredService<PipelineStorage>();
+            if (host.Services.GetRequiredService<ILongtailIntrospector>() is AzureOpenAiIntrospector ai)
+                log.LogInformation("Longtail introspection on: deployment {Deployment} at {Host} ({Auth})", ai.Options.Deployment, ai.Options.Endpoint.Host,
+                    ai.Options.ApiKey is null ? "Entra ID" : "API key");
+            log.LogInformation("Classifier {Version} loaded", host.Services.GetRequiredService<IImageScorer>().ModelVersion);
             await storage.EnsureCreatedAsync(ct);
             if (parse.GetValue(upload) is > 0 and var n) await UploadFashionMnistAsync(storage, n, log, ct);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             await host.RunAsync(ct);
+            await host.Services.GetRequiredService<LocalHostService>().ThrowIfFailedAsync();
             var summary = await PipelineSummary.ReadAsync(storage, CancellationToken.None);
             Console.WriteLine($"incoming {summary.Incoming}: scored {summary.Scored}, flagged {summary.Flagged}, rejected {summary.Rejected}, " +
                 $"failed {summary.Failed}; batches {summary.Batches} ({summary.SyntheticImages} images, {summary.ConsistentImages} consistent); " +

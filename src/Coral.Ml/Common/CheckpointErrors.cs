@@ -1,8 +1,5 @@
 namespace Coral.Ml.Common;
 
-/// <summary>Marker the CLI uses to print an error as one red line (exit code 2) instead of a stack trace.</summary>
-public interface ICoralInputError;
-
 /// <summary>Base of every checkpoint problem; <see cref="Path"/> names the file.</summary>
 public abstract class CheckpointException(string path, string problem, Exception? inner = null)
     : Exception($"{path}: {problem}", inner), ICoralInputError

@@ -8,10 +8,18 @@ using Coral.Pipeline.Manifests;
 using Coral.Pipeline.Names;
 using Coral.Pipeline.Storage;
 using Microsoft.Extensions.Logging;
+using Coral.Pipeline.Contracts;
 
 namespace Coral.Pipeline.Generation;
 
 public enum GenerateOutcome { Generated, AlreadyDone, Poisoned }
+
+/// <summary>Bound from the <c>Coral</c> section.</summary>
+public sealed record GenerationOptions
+{
+    /// <summary>The job lease (15..60 s): how soon a dead worker's job can be taken over.</summary>
+    public int JobLeaseSeconds { get; init; } = Defaults.JobLeaseSeconds;
+}
 
 /// <summary>
 /// Runs one `longtail-jobs` message: LTG batch → synthetic/{jobId}/{n}.png, manifests/{jobId}.html and
@@ -29,8 +37,6 @@ public sealed class GenerateHandler(PipelineStorage storage, ILongtailBatchGener
 
     /// <summary>15..60 s (the blob lease limits); renewed while the job runs, expires if the worker dies.</summary>
     public TimeSpan LeaseDuration { get; } = leaseDuration ?? TimeSpan.FromSeconds(Defaults.JobLeaseSeconds);
-
-    public static string ManifestName(string jobId) => jobId + ".json";
 
     /// <summary>Parses a queue message; an unreadable one is permanent (poisoned with the reason).</summary>
     public static LongtailJob ParseMessage(string text, string messageId)
@@ -57,7 +63,7 @@ public sealed class GenerateHandler(PipelineStorage storage, ILongtailBatchGener
         }
         catch (PermanentJobException e)
         {
-            var envelope = new Hosting.PoisonEnvelope(messageText, messageId, dequeueCount, "permanent failure: " + e.Message,
+            var envelope = new PoisonEnvelope(messageText, messageId, dequeueCount, "permanent failure: " + e.Message,
                 storage.Jobs.Name, DateTimeOffset.UtcNow);
             await storage.JobsPoison.SendMessageAsync(PipelineJson.Serialize(envelope).ToString(), ct);
             logger.LogError("Message {MessageId} ({JobId}) moved to {Poison}: {Reason}", messageId, e.JobId, storage.JobsPoison.Name, e.Message);
@@ -68,7 +74,7 @@ public sealed class GenerateHandler(PipelineStorage storage, ILongtailBatchGener
     public async Task<GenerateOutcome> HandleAsync(LongtailJob job, CancellationToken ct)
     {
         using var scope = logger.BeginScope("JobId={JobId}", job.JobId);
-        var manifestBlob = storage.Manifests.GetBlobClient(ManifestName(job.JobId));
+        var manifestBlob = storage.Manifests.GetBlobClient(BlobPaths.Manifest(job.JobId));
         if (await manifestBlob.ExistsAsync(ct))
         {
             logger.LogInformation("Job {JobId} already has a manifest: duplicate delivery, nothing to do", job.JobId);
@@ -114,7 +120,7 @@ public sealed class GenerateHandler(PipelineStorage storage, ILongtailBatchGener
             for (int i = 0; i < generated.Count; i++)
             {
                 var g = generated[i];
-                var path = $"{job.JobId}/{i}.png";
+                var path = BlobPaths.SyntheticImage(job.JobId, i);
                 staged.Add(await _writer.StageAsync(storage.Synthetic.Name, path, BinaryData.FromBytes(g.Png), "image/png", jt));
                 pngs[i] = g.Png;
                 images.Add(new ManifestImage
@@ -136,14 +142,14 @@ public sealed class GenerateHandler(PipelineStorage storage, ILongtailBatchGener
                 Classifier = new ClassifierInfo(job.ClassifierVersion, job.Threshold, job.Score),
                 Diffusion = new DiffusionInfo(generator.DiffusionModel, generator.Parameters),
                 Images = images,
-                ReviewPage = ReviewPage.FileName(job.JobId),
+                ReviewPage = BlobPaths.ReviewPage(job.JobId),
                 Introspection = introspection,
                 CreatedAt = now,
                 UpdatedAt = now,
             };
-            await _writer.CommitAsync(storage.Manifests, ReviewPage.FileName(job.JobId),
+            await _writer.CommitAsync(storage.Manifests, BlobPaths.ReviewPage(job.JobId),
                 BinaryData.FromString(ReviewPage.Render(manifest, sourceBytes, pngs)), "text/html; charset=utf-8", createOnly: false, jt);
-            bool committed = await _writer.CommitAsync(storage.Manifests, ManifestName(job.JobId), PipelineJson.Serialize(manifest),
+            bool committed = await _writer.CommitAsync(storage.Manifests, BlobPaths.Manifest(job.JobId), PipelineJson.Serialize(manifest),
                 "application/json", createOnly: true, jt);
             logger.LogInformation("Job {JobId}: {Count} images committed in {Seconds:F1} s{Note}", job.JobId, images.Count,
                 (DateTimeOffset.UtcNow - started).TotalSeconds, committed ? "" : " (manifest already existed)");
@@ -195,7 +201,7 @@ internal sealed class JobLease : IAsyncDisposable
 
     public static async Task<JobLease> AcquireAsync(PipelineStorage storage, string jobId, TimeSpan duration, CancellationToken ct)
     {
-        var blob = storage.Staging.GetBlobClient($"locks/{jobId}");
+        var blob = storage.Staging.GetBlobClient(BlobPaths.JobLock(jobId));
         try { await blob.UploadAsync(BinaryData.FromString(jobId), new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } }, ct); }
         catch (RequestFailedException e) when (e.Status is 409 or 412) { /* lock blob exists already */ }
         var lease = blob.GetBlobLeaseClient();

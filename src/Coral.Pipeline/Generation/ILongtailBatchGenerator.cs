@@ -1,3 +1,5 @@
+using Coral.Pipeline.Contracts;
+
 namespace Coral.Pipeline.Generation;
 
 /// <summary>
@@ -16,17 +18,6 @@ public interface ILongtailBatchGenerator
     /// <summary>Generates job.ImageCount images with the job's seeds; honours cancellation between steps.</summary>
     Task<IReadOnlyList<GeneratedImage>> GenerateAsync(LongtailJob job, ReadOnlyMemory<byte> sourceImage, CancellationToken ct);
 }
-
-/// <summary>One synthetic image: PNG bytes and what the classifier makes of it.</summary>
-public sealed record GeneratedImage(
-    byte[] Png,
-    long Seed,
-    double SignalBefore,
-    double SignalAfter,
-    int ClassIndex,
-    string ClassName,
-    float[] ClassProbabilities,
-    bool Consistent);
 
 /// <summary>The job can never succeed (source gone or changed, invalid message); poisoned at once with this reason.</summary>
 public sealed class PermanentJobException(string jobId, string reason, Exception? inner = null)

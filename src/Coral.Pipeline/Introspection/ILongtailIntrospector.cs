@@ -1,5 +1,6 @@
 using Coral.Pipeline.Generation;
 using Coral.Pipeline.Manifests;
+using Coral.Pipeline.Contracts;
 
 namespace Coral.Pipeline.Introspection;
 

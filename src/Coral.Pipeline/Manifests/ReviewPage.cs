@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Coral.Pipeline.Contracts;
 
 namespace Coral.Pipeline.Manifests;
 
@@ -12,7 +13,6 @@ namespace Coral.Pipeline.Manifests;
 /// </summary>
 public static class ReviewPage
 {
-    public static string FileName(string jobId) => jobId + ".html";
 
     /// <summary>The one number format on the page (invariant, 4 decimals).</summary>
     public static string Number(double v) => v.ToString("0.0000", CultureInfo.InvariantCulture);

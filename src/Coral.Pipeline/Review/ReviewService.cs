@@ -3,6 +3,7 @@ using Azure.Storage.Blobs.Models;
 using Coral.Pipeline.Generation;
 using Coral.Pipeline.Manifests;
 using Coral.Pipeline.Storage;
+using Coral.Pipeline.Contracts;
 
 namespace Coral.Pipeline.Review;
 
@@ -26,7 +27,7 @@ public sealed class ReviewService(PipelineStorage storage)
         var list = new List<ManifestSummary>();
         await foreach (var item in storage.Manifests.GetBlobsAsync(cancellationToken: ct))
         {
-            if (!item.Name.EndsWith(".json", StringComparison.Ordinal)) continue;
+            if (!BlobPaths.IsManifest(item.Name)) continue;
             var (m, _) = await ReadAsync(item.Name[..^5], ct);
             list.Add(new ManifestSummary(m.JobId, m.Source.Name, m.Classifier.Scores.PredictedLabel, m.Classifier.Scores.Signal, m.Images.Count,
                 m.Images.Count(i => i.Status == ReviewStatus.Pending), m.Images.Count(i => i.Status == ReviewStatus.Approved),
@@ -37,7 +38,7 @@ public sealed class ReviewService(PipelineStorage storage)
 
     public async Task<(ReviewManifest Manifest, ETag ETag)> ReadAsync(string jobId, CancellationToken ct)
     {
-        var blob = storage.Manifests.GetBlobClient(GenerateHandler.ManifestName(jobId));
+        var blob = storage.Manifests.GetBlobClient(BlobPaths.Manifest(jobId));
         try
         {
             var r = await blob.DownloadContentAsync(ct);
@@ -66,12 +67,12 @@ public sealed class ReviewService(PipelineStorage storage)
                 img.Status = status;
                 img.ReviewedBy = reviewer;
                 img.ReviewedAt = now;
-                img.CuratedPath = status == ReviewStatus.Approved ? CuratedPath(m, img) : null;
+                img.CuratedPath = status == ReviewStatus.Approved ? BlobPaths.CuratedImage(img.ClassName, m.JobId, img.Index) : null;
             }
             m.UpdatedAt = now;
             try
             {
-                await storage.Manifests.GetBlobClient(GenerateHandler.ManifestName(jobId)).UploadAsync(PipelineJson.Serialize(m),
+                await storage.Manifests.GetBlobClient(BlobPaths.Manifest(jobId)).UploadAsync(PipelineJson.Serialize(m),
                     new BlobUploadOptions
                     {
                         Conditions = new BlobRequestConditions { IfMatch = etag },
@@ -109,7 +110,7 @@ public sealed class ReviewService(PipelineStorage storage)
             images[img.Index] = (await storage.Synthetic.GetBlobClient(img.Path).DownloadContentAsync(ct)).Value.Content.ToArray();
         try
         {
-            await new AtomicBlobWriter(storage).CommitAsync(storage.Manifests, ReviewPage.FileName(m.JobId),
+            await new AtomicBlobWriter(storage).CommitAsync(storage.Manifests, BlobPaths.ReviewPage(m.JobId),
                 BinaryData.FromString(ReviewPage.Render(m, source, images)), "text/html; charset=utf-8", createOnly: false, ct);
         }
         catch (Exception e) when (e is IOException or RequestFailedException)
@@ -117,8 +118,6 @@ public sealed class ReviewService(PipelineStorage storage)
             // Concurrent reviewers re-render at once; a page may lag one review behind the manifest, never the reverse.
         }
     }
-
-    public static string CuratedPath(ReviewManifest m, ManifestImage img) => $"{Slug(img.ClassName)}/{m.JobId}-{img.Index}.png";
 
     /// <summary>
     /// Makes curated/ match the job's latest manifest (idempotent: safe to re-run after a crash).
@@ -133,7 +132,7 @@ public sealed class ReviewService(PipelineStorage storage)
         {
             var (latest, etag) = await ReadAsync(m.JobId, ct);
             bool complete = await SyncOnceAsync(latest, ct);
-            var after = (await storage.Manifests.GetBlobClient(GenerateHandler.ManifestName(m.JobId)).GetPropertiesAsync(cancellationToken: ct)).Value.ETag;
+            var after = (await storage.Manifests.GetBlobClient(BlobPaths.Manifest(m.JobId)).GetPropertiesAsync(cancellationToken: ct)).Value.ETag;
             if (complete && after == etag) return;
             if (round == maxRounds)
                 throw new IOException($"curated/ for job '{m.JobId}' did not settle after {maxRounds} rounds of concurrent reviews; run the review again");
@@ -146,7 +145,7 @@ public sealed class ReviewService(PipelineStorage storage)
         bool complete = true;
         foreach (var img in m.Images)
         {
-            var target = storage.Curated.GetBlobClient(CuratedPath(m, img));
+            var target = storage.Curated.GetBlobClient(BlobPaths.CuratedImage(img.ClassName, m.JobId, img.Index));
             if (img.Status == ReviewStatus.Approved)
             {
                 if (await target.ExistsAsync(ct)) continue;
@@ -168,10 +167,4 @@ public sealed class ReviewService(PipelineStorage storage)
         return complete;
     }
 
-    private static string Slug(string className)
-    {
-        var chars = className.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray();
-        var s = new string(chars).Trim('-');
-        return s.Length == 0 ? "unknown" : s;
-    }
 }

@@ -1,3 +1,5 @@
+using Coral.Pipeline.Contracts;
+
 namespace Coral.Pipeline.Scoring;
 
 /// <summary>
@@ -16,15 +18,6 @@ public interface IImageScorer
 
     ImageScore Score(ReadOnlyMemory<byte> image, string sourceName, CancellationToken ct);
 }
-
-/// <summary>One image's classifier output and longtail signal (higher = further in the tail).</summary>
-public sealed record ImageScore(
-    int PredictedClass,
-    string PredictedLabel,
-    float[] Probabilities,
-    IReadOnlyList<string> ClassNames,
-    string SignalName,
-    double Signal);
 
 /// <summary>The input is not a usable image; permanent, never retried. The message names the input.</summary>
 public sealed class ImageRejectedException(string sourceName, string reason, Exception? inner = null)

@@ -5,13 +5,17 @@ using Azure.Storage.Blobs.Models;
 using Coral.Pipeline.Generation;
 using Coral.Pipeline.Names;
 using Coral.Pipeline.Storage;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using Coral.Pipeline.Contracts;
 
 namespace Coral.Pipeline.Scoring;
 
+/// <summary>Bound from the <c>Coral</c> section (<c>Coral__ScoreThreshold</c>, <c>Coral__ImagesPerJob</c>).</summary>
 public sealed record ScoringOptions
 {
     /// <summary>Null: the model's recommended threshold, else <see cref="Defaults.ScoreThreshold"/>.</summary>
+    [ConfigurationKeyName("ScoreThreshold")] // the setting's name; the property keeps the handler's word
     public double? Threshold { get; init; }
     public int ImagesPerJob { get; init; } = Defaults.ImagesPerJob;
     public long MaxInputBytes { get; init; } = Defaults.MaxInputBytes;
@@ -32,6 +36,9 @@ public sealed record ScoreResult(ScoreRecord Record, LongtailJob? Job, bool Alre
 public sealed class ScoreHandler(PipelineStorage storage, IImageScorer scorer, ScoringOptions options, ILogger<ScoreHandler> logger)
 {
     private readonly AtomicBlobWriter _writer = new(storage);
+
+    /// <summary>The decoder's error type for the same refusal (Coral.Imaging.ImageTooLargeException), checked from the blob's size here.</summary>
+    public const string TooLargeErrorType = "ImageTooLargeException";
 
     public double Threshold => options.Threshold ?? scorer.RecommendedThreshold ?? Defaults.ScoreThreshold;
 
@@ -61,7 +68,7 @@ public sealed class ScoreHandler(PipelineStorage storage, IImageScorer scorer, S
             if (props.ContentLength > options.MaxInputBytes)
                 return await CommitAsync(Rejected(blob, etag, jobId, "", props.ContentLength,
                     $"blob is {props.ContentLength} bytes, more than the {options.MaxInputBytes}-byte limit",
-                    nameof(Coral.Imaging.ImageTooLargeException)), ct);
+                    TooLargeErrorType), ct);
 
             BinaryData content;
             try
@@ -131,7 +138,7 @@ public sealed class ScoreHandler(PipelineStorage storage, IImageScorer scorer, S
 
     public async Task<ScoreRecord?> TryReadRecordAsync(string jobId, CancellationToken ct)
     {
-        var blob = storage.Scores.GetBlobClient(RecordName(jobId));
+        var blob = storage.Scores.GetBlobClient(BlobPaths.ScoreRecord(jobId));
         try
         {
             var content = (await blob.DownloadContentAsync(ct)).Value.Content;
@@ -140,11 +147,9 @@ public sealed class ScoreHandler(PipelineStorage storage, IImageScorer scorer, S
         catch (RequestFailedException e) when (e.Status == 404) { return null; }
     }
 
-    public static string RecordName(string jobId) => jobId + ".json";
-
     private async Task<ScoreResult> CommitAsync(ScoreRecord record, CancellationToken ct)
     {
-        bool created = await _writer.CommitAsync(storage.Scores, RecordName(record.JobId), PipelineJson.Serialize(record),
+        bool created = await _writer.CommitAsync(storage.Scores, BlobPaths.ScoreRecord(record.JobId), PipelineJson.Serialize(record),
             "application/json", createOnly: true, ct);
         if (!created)
         {

@@ -1,3 +1,4 @@
+using Coral.Pipeline.Contracts;
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
@@ -29,7 +30,7 @@ public sealed class AtomicBlobWriter(PipelineStorage storage)
     /// <summary>Uploads to a unique staging name, to be committed later (several blobs staged, then copied).</summary>
     public async Task<BlobClient> StageAsync(string container, string blobName, BinaryData content, string contentType, CancellationToken ct)
     {
-        var staged = storage.Staging.GetBlobClient($"{container}/{blobName}.{Guid.NewGuid():N}.tmp");
+        var staged = storage.Staging.GetBlobClient(BlobPaths.Staged(container, blobName));
         await staged.UploadAsync(content, new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = contentType } }, ct);
         return staged;
     }

@@ -1,5 +1,3 @@
-using Azure.Core;
-using Azure.Identity;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using Coral.Pipeline.Names;
@@ -10,8 +8,9 @@ namespace Coral.Pipeline.Storage;
 public sealed class StorageConfigurationException(string message) : Exception(message), ICoralInputError;
 
 /// <summary>
-/// Clients for every container and queue the pipeline uses, built from one connection setting:
-/// a connection string, or identity-based (<c>{setting}__blobServiceUri</c> and <c>__queueServiceUri</c>).
+/// Clients for every container and queue the pipeline uses. In a host they come from
+/// <see cref="PipelineServices.AddCoralPipeline"/> (the <c>CoralStorage</c> connection, see <see cref="StorageClients"/>);
+/// tools and tests that hold a connection string use <see cref="FromConnectionString"/>.
 /// </summary>
 public sealed class PipelineStorage
 {
@@ -57,47 +56,6 @@ public sealed class PipelineStorage
         {
             throw new StorageConfigurationException($"setting {Settings.StorageConnection} is not a valid storage connection string: {e.Message}");
         }
-    }
-
-    /// <summary>Reads the connection the way the Functions host does: the setting itself, or its identity-based settings.</summary>
-    /// <param name="setting">Reads one setting by its app-setting name (<c>CoralStorage__blobServiceUri</c> style).</param>
-    /// <param name="prefix">Container/queue name prefix, as in the constructor.</param>
-    public static PipelineStorage FromSettings(Func<string, string?> setting, string prefix = "")
-    {
-        var cs = setting(Settings.StorageConnection);
-        if (!string.IsNullOrWhiteSpace(cs)) return FromConnectionString(cs, prefix);
-        var blobUri = ServiceUri(setting, Settings.StorageBlobServiceUri);
-        var queueUri = ServiceUri(setting, Settings.StorageQueueServiceUri);
-        if (blobUri is null || queueUri is null)
-            throw new StorageConfigurationException(
-                $"no storage configured: set {Settings.StorageConnection} (connection string) or both {Settings.StorageBlobServiceUri} and {Settings.StorageQueueServiceUri} (identity)");
-        var credential = Credential(setting(Settings.StorageCredential), setting(Settings.StorageClientId));
-        return new PipelineStorage(new BlobServiceClient(blobUri, credential),
-            new QueueServiceClient(queueUri, credential, QueueOptions()), prefix);
-    }
-
-    /// <summary>
-    /// The credential the Functions host would use: <c>__credential=managedidentity</c> with <c>__clientId</c> picks that
-    /// user-assigned identity; anything else falls back to DefaultAzureCredential (az login, environment, workload identity).
-    /// </summary>
-    public static TokenCredential Credential(string? credential, string? clientId)
-    {
-        if (string.Equals(credential, "managedidentity", StringComparison.OrdinalIgnoreCase))
-            return string.IsNullOrWhiteSpace(clientId)
-                ? new ManagedIdentityCredential(ManagedIdentityId.SystemAssigned)
-                : new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(clientId));
-        if (!string.IsNullOrWhiteSpace(credential))
-            throw new StorageConfigurationException($"setting {Settings.StorageCredential}='{credential}' is not supported (use 'managedidentity' or leave it unset)");
-        return new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = string.IsNullOrWhiteSpace(clientId) ? null : clientId });
-    }
-
-    private static Uri? ServiceUri(Func<string, string?> setting, string name)
-    {
-        var value = setting(name);
-        if (string.IsNullOrWhiteSpace(value)) return null;
-        return Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http"
-            ? uri
-            : throw new StorageConfigurationException($"setting {name}='{value}' is not an absolute http(s) service URI");
     }
 
     /// <summary>Creates every container and queue (idempotent); local hosts and tests call it, Bicep does it in Azure.</summary>

@@ -1,0 +1,108 @@
+using Coral.Pipeline.Generation;
+using Coral.Pipeline.Scoring;
+using Coral.Pipeline.Storage;
+using Microsoft.Extensions.Logging;
+using Coral.Pipeline.Contracts;
+
+namespace Coral.LocalHost.Serving;
+
+public sealed record LocalHostOptions
+{
+    public TimeSpan ScanInterval { get; init; } = TimeSpan.FromSeconds(1);
+    public QueueConsumerOptions Queue { get; init; } = new();
+    /// <summary>Stop once incoming/ has nothing new and longtail-jobs is empty (demo, tests).</summary>
+    public bool UntilIdle { get; init; }
+    public int ScoringParallelism { get; init; } = 2;
+}
+
+/// <summary>
+/// `coral serve`: the Functions host's job on one machine, over any storage account (Azurite locally).
+/// Runs the same handlers as the Functions apps: the blob scanner feeds the scorer, the queue consumer feeds
+/// the generator. Cancel the token (Ctrl-C) to stop: in-flight messages are handed back at once.
+/// </summary>
+/// <remarks>With no generator (the model is not available) it only scores; jobs wait on the queue, untouched.</remarks>
+public sealed class LocalPipelineHost(PipelineStorage storage, ScoreHandler scorer, GenerateHandler? generator, LocalHostOptions options,
+    ILoggerFactory loggers)
+{
+    private readonly ILogger _log = loggers.CreateLogger("Coral.LocalHost");
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        await storage.EnsureCreatedAsync(ct);
+        var scanner = new BlobScanner(storage, scorer, loggers.CreateLogger<BlobScanner>(), options.ScoringParallelism);
+        var consumer = new QueueConsumer(storage.Jobs, storage.JobsPoison, options.Queue, loggers.CreateLogger<QueueConsumer>());
+        _log.LogInformation("Serving: scanning {Incoming}/ every {Interval}, consuming {Queue} (visibility {Visibility}, max {Max} tries)",
+            storage.Incoming.Name, options.ScanInterval, storage.Jobs.Name, options.Queue.VisibilityTimeout, options.Queue.MaxDequeueCount);
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        int lastScan = -1;
+        var scanning = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try { lastScan = await scanner.ScanOnceAsync(stop.Token); }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
+                catch (Azure.RequestFailedException e) { _log.LogWarning("Scan of {Incoming} failed: {Message}", storage.Incoming.Name, e.Message); }
+                try { await Task.Delay(options.ScanInterval, stop.Token); } catch (OperationCanceledException) { break; }
+            }
+        });
+        var consuming = generator is null ? Task.CompletedTask : Task.Run(() => consumer.RunAsync(HandleJobAsync, stop.Token));
+        if (generator is null)
+            _log.LogWarning("No generator: scoring only; flagged jobs stay on {Queue} until a host with the generator consumes them", storage.Jobs.Name);
+
+        if (options.UntilIdle)
+        {
+            // Idle = a full scan found nothing new and the queue (visible or in flight) is empty.
+            while (!stop.IsCancellationRequested)
+            {
+                try { await Task.Delay(options.ScanInterval, stop.Token); } catch (OperationCanceledException) { break; }
+                if (lastScan != 0) continue;
+                var props = await storage.Jobs.GetPropertiesAsync(stop.Token);
+                if ((generator is null || props.Value.ApproximateMessagesCount == 0) && lastScan == 0)
+                {
+                    _log.LogInformation("Idle: every incoming blob is scored; {Queue} holds {Count} messages", storage.Jobs.Name,
+                        props.Value.ApproximateMessagesCount);
+                    stop.Cancel();
+                }
+            }
+        }
+        try { await Task.WhenAll(scanning, consuming); }
+        catch (OperationCanceledException) { }
+        _log.LogInformation("Stopped");
+    }
+
+    private async Task HandleJobAsync(Azure.Storage.Queues.Models.QueueMessage message, CancellationToken ct)
+    {
+        await generator!.HandleMessageAsync(message.MessageText, message.MessageId, message.DequeueCount, ct);
+    }
+}
+
+/// <summary>`coral queue replay-poison`: puts poisoned messages back on their queue, unwrapped, for another 5 tries.</summary>
+public static class PoisonReplay
+{
+    public static async Task<int> ReplayAsync(PipelineStorage storage, int max, ILogger logger, CancellationToken ct)
+    {
+        int replayed = 0;
+        while (replayed < max)
+        {
+            var batch = (await storage.JobsPoison.ReceiveMessagesAsync(Math.Min(32, max - replayed), TimeSpan.FromMinutes(1), ct)).Value;
+            if (batch.Length == 0) break;
+            foreach (var m in batch)
+            {
+                string original = m.MessageText;
+                try
+                {
+                    var env = PipelineJson.Deserialize<PoisonEnvelope>(BinaryData.FromString(m.MessageText), $"poison message {m.MessageId}");
+                    if (env.OriginalMessage is { Length: > 0 }) original = env.OriginalMessage;
+                }
+                catch (PipelineDataException) { /* written by the Functions host: the raw message itself */ }
+                // Send first, then delete: a crash in between duplicates (the generator dedupes) rather than loses.
+                await storage.Jobs.SendMessageAsync(original, ct);
+                await storage.JobsPoison.DeleteMessageAsync(m.MessageId, m.PopReceipt, ct);
+                logger.LogInformation("Replayed poison message {MessageId}", m.MessageId);
+                replayed++;
+            }
+        }
+        return replayed;
+    }
+}

@@ -1,0 +1,102 @@
+using System.Security.Cryptography;
+using Coral.Diffusion;
+using Coral.Diffusion.Guidance;
+using Coral.Imaging;
+using Coral.Ml.Classification;
+using Coral.Ml.Signals;
+using Coral.Pipeline.Generation;
+using static TorchSharp.torch;
+using Coral.Pipeline.Contracts;
+
+namespace Coral.Pipeline.Models.Diffusion;
+
+/// <summary>
+/// The real <see cref="ILongtailBatchGenerator"/>: Coral.Diffusion's <see cref="LongtailGenerator"/> (DDIM +
+/// Longtail Guidance, SDEdit from the flagged source) guided by the shipped classifier. Seeds come from the
+/// job, so a retried job asks for the same images. One batch at a time (torch modules are shared).
+/// </summary>
+public sealed class LtgBatchGenerator : ILongtailBatchGenerator, IDisposable
+{
+    private readonly Coral.Diffusion.DiffusionModel _model;
+    private readonly ClassifierBundle _guide;
+    private readonly LongtailGenerator _generator;
+    private readonly LtgOptions _options;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    public LtgBatchGenerator(Coral.Diffusion.DiffusionModel model, ClassifierBundle guide, string modelVersion, LtgOptions? options = null)
+    {
+        _model = model;
+        _guide = guide;
+        _generator = new LongtailGenerator(model, guide);
+        _options = options ?? new LtgOptions();
+        _options.Validate();
+        DiffusionModel = $"{modelVersion}; ltg signal {LongtailSignals.NameOf(_options.Signal)}";
+        Parameters = new Dictionary<string, double>
+        {
+            ["weight"] = _options.Weight, ["strength"] = _options.Strength, ["steps"] = _options.Steps, ["eta"] = _options.Eta,
+            ["cfgScale"] = _options.CfgScale, ["guideEvery"] = _options.GuideEvery, ["consistencyThreshold"] = _options.ConsistencyThreshold,
+        };
+    }
+
+    /// <summary>Loads models/diffusion and the guiding classifier; versions are content hashes.</summary>
+    public static LtgBatchGenerator Load(string diffusionPath, string classifierPath)
+    {
+        if (!Directory.Exists(diffusionPath))
+            throw new ModelUnavailableException($"diffusion model folder {diffusionPath} not found (train one with `coral train diffusion`, or set {Names.Settings.DiffusionPath})");
+        string classifierFile = ClassifierBundle.ResolveFile(classifierPath);
+        if (!File.Exists(classifierFile))
+            throw new ModelUnavailableException($"guiding classifier {classifierFile} not found (set {Names.Settings.ClassifierPath})");
+        var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var f in Directory.GetFiles(diffusionPath).Order(StringComparer.Ordinal))
+            hash.AppendData(File.ReadAllBytes(f));
+        string version = $"diffusion-{Convert.ToHexStringLower(hash.GetHashAndReset())[..12]}";
+        var model = Coral.Diffusion.DiffusionModel.Load(diffusionPath);
+        try { return new LtgBatchGenerator(model, ClassifierBundle.Load(classifierFile), version); }
+        catch { model.Dispose(); throw; }
+    }
+
+    public string DiffusionModel { get; }
+    public IReadOnlyDictionary<string, double> Parameters { get; }
+
+    public async Task<IReadOnlyList<GeneratedImage>> GenerateAsync(LongtailJob job, ReadOnlyMemory<byte> sourceImage, CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct);
+        try { return await Task.Run(() => Generate(job, sourceImage.ToArray(), ct), ct); }
+        finally { _gate.Release(); }
+    }
+
+    private List<GeneratedImage> Generate(LongtailJob job, byte[] source, CancellationToken ct)
+    {
+        using var scope = NewDisposeScope();
+        Tensor x;
+        try { x = _generator.DecodeSource(source, job.Source.Name); }
+        catch (ImageDecodeException e) { throw new PermanentJobException(job.JobId, "source cannot be decoded: " + e.Message, e); }
+        int classIndex = job.Score.PredictedClass >= 0 && job.Score.PredictedClass < _generator.ClassNames.Count
+            ? job.Score.PredictedClass
+            : _generator.PredictClass(x);
+        var batch = _generator.Generate(new LtgRequest
+        {
+            Source = x,
+            SourceName = job.Source.Name,
+            ClassIndex = classIndex,
+            Count = job.ImageCount,
+            Options = _options,
+            Seeds = Enumerable.Range(0, job.ImageCount).Select(job.SeedFor).ToArray(),
+        }, ct: ct);
+        var images = new List<GeneratedImage>(batch.Images.Count);
+        for (int i = 0; i < batch.Images.Count; i++)
+        {
+            var r = batch.Records[i];
+            images.Add(new GeneratedImage(ImageCodec.EncodePng(batch.Images[i]), r.Seed, r.SignalBefore ?? job.Score.Signal, r.SignalAfter,
+                r.ClassIndex, r.ClassName, r.ClassProbabilities, r.Consistent));
+        }
+        return images;
+    }
+
+    public void Dispose()
+    {
+        _model.Dispose();
+        _guide.Dispose();
+        _gate.Dispose();
+    }
+}

@@ -1,0 +1,7 @@
+using Coral.Testing;
+
+namespace Coral.LocalHost.Tests;
+
+/// <summary>xUnit v2 only honours collection definitions declared in the test assembly itself.</summary>
+[CollectionDefinition(AzuriteCollection.Name)]
+public sealed class AzuriteCollectionDefinition : ICollectionFixture<AzuriteFixture>;

@@ -1,0 +1,74 @@
+using Coral.Pipeline.Generation;
+using Coral.Pipeline.Scoring;
+using Coral.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+using static Coral.Testing.PipelineTestKit;
+using Coral.Pipeline.Contracts;
+using Coral.LocalHost.Serving;
+
+namespace Coral.LocalHost.Tests;
+
+[Collection(AzuriteCollection.Name)]
+public class LocalHostTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task Serve_until_idle_scores_everything_and_batches_every_flagged_image_once_even_with_hostile_blobs()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        var names = new List<string>();
+        for (int i = 0; i < 12; i++)
+        {
+            string name = i % 4 == 0 ? $"field/flag-{i}.png" : $"field/ok-{i}.png";
+            await s.Incoming.GetBlobClient(name).UploadAsync(BinaryData.FromBytes(TestPngs.Make(i)));
+            names.Add(name);
+        }
+        var hostile = new Dictionary<string, byte[]>
+        {
+            ["empty.png"] = [],
+            ["truncated.png"] = TestPngs.Make(1)[..20],
+            ["..%2F..%2Fetc%2Fpasswd"] = "root:x:0:0"u8.ToArray(),
+            ["a/b/c/flag-text.txt"] = "hello"u8.ToArray(),
+        };
+        foreach (var (n, b) in hostile) await s.Incoming.GetBlobClient(n).UploadAsync(BinaryData.FromBytes(b));
+        var scorer = new FakeImageScorer { FailuresBeforeSuccess = 2 }; // transient failures are retried, not recorded
+        var host = new LocalPipelineHost(s,
+            new ScoreHandler(s, scorer, new ScoringOptions { ImagesPerJob = 2 }, NullLogger<ScoreHandler>.Instance),
+            Generator(s),
+            new LocalHostOptions { ScanInterval = TimeSpan.FromMilliseconds(100), UntilIdle = true },
+            NullLoggerFactory.Instance);
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        await host.RunAsync(cts.Token);
+
+        var incoming = await NamesAsync(s.Incoming);
+        var records = new List<ScoreRecord>();
+        foreach (var n in await NamesAsync(s.Scores))
+            records.Add(PipelineJson.Deserialize<ScoreRecord>((await s.Scores.GetBlobClient(n).DownloadContentAsync()).Value.Content, n));
+        records.Select(r => r.Source.Name).Should().BeEquivalentTo(incoming, "exactly one record per input");
+        records.Where(r => r.Outcome == ScoreOutcome.Rejected).Should().HaveCount(hostile.Count).And.OnlyContain(r => r.Reason != null);
+        var flagged = records.Where(r => r.Flagged).Select(r => r.JobId).ToList();
+        flagged.Should().HaveCount(3);
+        (await NamesAsync(s.Manifests)).Where(n => n.EndsWith(".json")).Should().BeEquivalentTo(flagged.Select(BlobPaths.Manifest));
+        (await NamesAsync(s.Synthetic)).Should().HaveCount(flagged.Count * 2);
+        (await NamesAsync(s.Receipts, "scorer/")).Should().HaveCount(incoming.Count);
+        (await s.JobsPoison.PeekMessagesAsync(1)).Value.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_blob_that_keeps_failing_gets_a_failed_record_after_five_tries()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        await s.Incoming.GetBlobClient("always-fails.png").UploadAsync(BinaryData.FromBytes(TestPngs.Make(5)));
+        var scorer = new FakeImageScorer { FailuresBeforeSuccess = int.MaxValue };
+        var scanner = new BlobScanner(s, new ScoreHandler(s, scorer, new ScoringOptions(), NullLogger<ScoreHandler>.Instance), NullLogger.Instance);
+
+        for (int i = 0; i < 5; i++) await scanner.ScanOnceAsync(default);
+        (await scanner.ScanOnceAsync(default)).Should().Be(0, "given up and recorded: not retried forever");
+
+        scorer.Calls.Should().Be(5);
+        var name = (await NamesAsync(s.Scores)).Single();
+        var record = PipelineJson.Deserialize<ScoreRecord>((await s.Scores.GetBlobClient(name).DownloadContentAsync()).Value.Content, name);
+        record.Outcome.Should().Be(ScoreOutcome.Failed);
+        record.Reason.Should().Contain("failed 5 times").And.Contain("transient scorer failure");
+    }
+}

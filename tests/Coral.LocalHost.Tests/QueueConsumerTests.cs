@@ -1,0 +1,106 @@
+using Coral.Pipeline.Storage;
+using Azure.Storage.Queues.Models;
+using Coral.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+using Coral.Pipeline.Contracts;
+using Coral.LocalHost.Serving;
+
+namespace Coral.LocalHost.Tests;
+
+[Collection(AzuriteCollection.Name)]
+public class QueueConsumerTests(AzuriteFixture azurite)
+{
+    private static QueueConsumer Consumer(PipelineStorage s, int visibilitySeconds = 1) =>
+        new(s.Jobs, s.JobsPoison, new QueueConsumerOptions { VisibilityTimeout = TimeSpan.FromSeconds(visibilitySeconds), MaxPollDelay = TimeSpan.FromMilliseconds(200) },
+            NullLogger.Instance);
+
+    [Fact]
+    public async Task A_handled_message_is_deleted()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        await s.Jobs.SendMessageAsync("hello");
+        string? seen = null;
+        (await Consumer(s).ProcessOneAsync((m, _) => { seen = m.MessageText; return Task.CompletedTask; }, default)).Should().BeTrue();
+        seen.Should().Be("hello");
+        (await s.Jobs.GetPropertiesAsync()).Value.ApproximateMessagesCount.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task A_message_that_always_fails_is_tried_five_times_then_poisoned_with_the_reason()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        await s.Jobs.SendMessageAsync("doomed");
+        var tries = new List<long>();
+        var consumer = Consumer(s);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var run = consumer.RunAsync((m, _) => { lock (tries) tries.Add(m.DequeueCount); throw new IOException("disk on fire"); }, cts.Token);
+
+        QueueMessage? poisoned = null;
+        await PipelineTestStorage.WaitUntilAsync(async () =>
+        {
+            var r = (await s.JobsPoison.PeekMessagesAsync(1)).Value;
+            return r.Length == 1;
+        }, TimeSpan.FromSeconds(45), "the poison message");
+        cts.Cancel();
+        await run;
+        poisoned = (await s.JobsPoison.ReceiveMessagesAsync(1)).Value.Single();
+
+        tries.Should().Equal(1, 2, 3, 4, 5);
+        var env = PipelineJson.Deserialize<PoisonEnvelope>(BinaryData.FromString(poisoned.MessageText), "poison");
+        env.OriginalMessage.Should().Be("doomed");
+        env.Reason.Should().Contain("failed 5 times").And.Contain("disk on fire");
+        (await s.Jobs.GetPropertiesAsync()).Value.ApproximateMessagesCount.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task A_message_whose_hosts_kept_crashing_is_poisoned_without_running_again()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        await s.Jobs.SendMessageAsync("crashy");
+        // Five receives without delete or failure handling = five hosts that died mid-run.
+        for (int i = 0; i < 5; i++)
+        {
+            var m = (await s.Jobs.ReceiveMessagesAsync(1, TimeSpan.FromSeconds(1))).Value.Single();
+            await s.Jobs.UpdateMessageAsync(m.MessageId, m.PopReceipt, visibilityTimeout: TimeSpan.Zero);
+        }
+        bool ran = false;
+        (await Consumer(s).ProcessOneAsync((_, _) => { ran = true; return Task.CompletedTask; }, default)).Should().BeTrue();
+
+        ran.Should().BeFalse();
+        var env = PipelineJson.Deserialize<PoisonEnvelope>(BinaryData.FromString((await s.JobsPoison.ReceiveMessagesAsync(1)).Value.Single().MessageText), "poison");
+        env.Reason.Should().Contain("crashed");
+        env.DequeueCount.Should().Be(6);
+    }
+
+    [Fact]
+    public async Task Long_runs_keep_their_message_invisible()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        await s.Jobs.SendMessageAsync("long");
+        var release = new TaskCompletionSource();
+        var started = new TaskCompletionSource();
+        var work = Consumer(s, visibilitySeconds: 1).ProcessOneAsync(async (_, _) => { started.SetResult(); await release.Task; }, default);
+        await started.Task;
+        // Several visibility periods pass; another consumer must never get the message meanwhile.
+        var deadline = DateTime.UtcNow.AddSeconds(3);
+        while (DateTime.UtcNow < deadline)
+            (await s.Jobs.ReceiveMessagesAsync(1, TimeSpan.FromSeconds(1))).Value.Should().BeEmpty();
+        release.SetResult();
+        await work;
+        (await s.Jobs.GetPropertiesAsync()).Value.ApproximateMessagesCount.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Replay_puts_poisoned_messages_back_unwrapped()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        await s.JobsPoison.SendMessageAsync(PipelineJson.Serialize(new PoisonEnvelope("job-a", "id1", 5, "boom", "q", DateTimeOffset.UtcNow)).ToString());
+        await s.JobsPoison.SendMessageAsync("raw-from-functions-host");
+
+        (await PoisonReplay.ReplayAsync(s, 100, NullLogger.Instance, default)).Should().Be(2);
+
+        var back = (await s.Jobs.ReceiveMessagesAsync(10)).Value.Select(m => m.MessageText);
+        back.Should().BeEquivalentTo(["job-a", "raw-from-functions-host"]);
+        (await s.JobsPoison.PeekMessagesAsync(1)).Value.Should().BeEmpty();
+    }
+}
