@@ -49,6 +49,14 @@ public class OnnxExportTests
     }
 
     [Fact]
+    public void The_shipped_scorer_onnx_was_exported_from_the_shipped_checkpoint()
+    {
+        string dir = ClassifierBundle.ResolveModelPath(ClassifierBundle.DefaultClassifierPath);
+        using var onnx = OnnxScoringModel.Load(Path.Combine(dir, OnnxNames.FileName));
+        onnx.Version.Should().Be(ClassifierBundle.VersionOf(dir), "re-export with `coral export onnx` after retraining");
+    }
+
+    [Fact]
     public void An_rgb_bundle_of_another_size_and_odd_pooled_size_exports_too()
     {
         // 3×28×20: after two pools 7×5, both odd, so the adaptive 2×2 pool needs its overlapping windows.

@@ -71,6 +71,8 @@ public static class TrainClassifierCommand
             };
             using var bundle = SpectreProgress.Run(p => ClassifierRecipe.Train(options, p));
             bundle.Save(output);
+            // The scorer runs the same graph in ONNX Runtime: written with every bundle so the two never drift apart.
+            if (!isJudge) Coral.Ml.Export.BundleOnnxExporter.Save(bundle, ExportCommand.DefaultPath(output), ClassifierBundle.VersionOf(output));
             var card = bundle.Card;
             var table = new Table().AddColumns("class", "name", "train count", "group", "test accuracy");
             for (int k = 0; k < bundle.NumClasses; k++)

@@ -35,7 +35,7 @@ public sealed record RecipeOptions
 }
 
 /// <summary>The recipe's options cannot give a working bundle (for example one that could never flag).</summary>
-public sealed class RecipeInputException(string input, string problem) : ArgumentException($"{input}: {problem}", input), Coral.Imaging.ICoralInputError;
+public sealed class RecipeInputException(string input, string problem) : ArgumentException($"{input}: {problem}", input), ICoralInputError;
 
 /// <summary>
 /// The whole classifier recipe: (optional) long-tailed subsampling → a stratified held-out part of the training
