@@ -17,7 +17,7 @@ public class ImageFolderDatasetTests
     {
         using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
         bitmap.Erase(new SKColor(200, 100, 50));
-        using var data = bitmap.PeekPixels().Encode(SKEncodedImageFormat.Jpeg, 90);
+        using var data = bitmap.PeekPixels().Encode(SKEncodedImageFormat.Jpeg, 90)!;
         return data.ToArray();
     }
 
