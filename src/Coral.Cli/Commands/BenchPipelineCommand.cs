@@ -108,10 +108,11 @@ public static class BenchPipelineCommand
                 $"storage {(azurite is null ? "given connection, prefix " + Markup.Escape(storage.Prefix) : $"private Azurite (blob {azurite.BlobPort})")}, load {Markup.Escape(loadAtStart)}");
 
             using var hostStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var service = host.Services.GetRequiredService<LocalHostService>();
             var hostTask = Task.Run(async () =>
             {
-                await host.RunAsync(hostStop.Token);
-                await host.Services.GetRequiredService<LocalHostService>().ThrowIfFailedAsync();
+                await host.RunAsync(hostStop.Token); // disposes the host's services when it returns
+                await service.ThrowIfFailedAsync();
             }, CancellationToken.None);
             int total = good.Count + hostile.Count;
             var clock = Stopwatch.StartNew();
