@@ -43,6 +43,8 @@ public class ScheduleTests
         var row = Math.Sqrt(ab) * x0[3] + Math.Sqrt(1 - ab) * noise[3];
         xt[3].allclose(row, rtol: 1e-5, atol: 1e-6).Should().BeTrue();
         d.PredictX0FromEps(xt, t, noise).allclose(x0, rtol: 1e-3, atol: 2e-3).Should().BeTrue();
+        // The one-ᾱ form the samplers and guidance use is the same formula.
+        GaussianDiffusion.PredictX0(xt[3], noise[3], ab).allclose(d.PredictX0FromEps(xt, t, noise)[3], rtol: 1e-5, atol: 1e-6).Should().BeTrue();
         GaussianDiffusion.EpsilonLoss(noise, noise).abs().max().item<float>().Should().Be(0);
     }
 

@@ -89,16 +89,23 @@ public class FunctionTests(AzuriteFixture azurite)
     [Fact]
     public void Host_json_matches_the_shared_defaults()
     {
-        var gen = JsonNode.Parse(File.ReadAllText(RepoPaths.Combine("src", "Coral.Functions.Generator", "host.json")))!["extensions"]!["queues"]!;
-        gen["batchSize"]!.GetValue<int>().Should().Be(Defaults.GeneratorBatchSize);
-        gen["maxDequeueCount"]!.GetValue<int>().Should().Be(Defaults.MaxDequeueCount);
-        TimeSpan.Parse(gen["visibilityTimeout"]!.GetValue<string>()).Should().Be(TimeSpan.FromSeconds(Defaults.VisibilityTimeoutSeconds));
-        TimeSpan.Parse(gen["visibilityTimeout"]!.GetValue<string>()).Should().BeGreaterThan(TimeSpan.FromSeconds(Defaults.JobLeaseSeconds),
+        var extensions = JsonNode.Parse(File.ReadAllText(RepoPaths.Combine("host.json")))!["extensions"]!;
+        var queues = extensions["queues"]!;
+        queues["batchSize"]!.GetValue<int>().Should().Be(Defaults.GeneratorBatchSize);
+        queues["maxDequeueCount"]!.GetValue<int>().Should().Be(Defaults.MaxDequeueCount);
+        TimeSpan.Parse(queues["visibilityTimeout"]!.GetValue<string>()).Should().Be(TimeSpan.FromSeconds(Defaults.VisibilityTimeoutSeconds));
+        TimeSpan.Parse(queues["visibilityTimeout"]!.GetValue<string>()).Should().BeGreaterThan(TimeSpan.FromSeconds(Defaults.JobLeaseSeconds),
             "a retry must come after a dead worker's job lease expired");
-        gen["messageEncoding"]!.GetValue<string>().Should().Be(Defaults.QueueMessageEncoding);
+        queues["messageEncoding"]!.GetValue<string>().Should().Be(Defaults.QueueMessageEncoding, "the producer's encoding is the consumer's");
+        extensions["blobs"]!["poisonBlobThreshold"]!.GetValue<int>().Should().Be(Defaults.BlobPoisonThreshold);
+    }
 
-        var scorer = JsonNode.Parse(File.ReadAllText(RepoPaths.Combine("src", "Coral.Functions.Scorer", "host.json")))!["extensions"]!;
-        scorer["queues"]!["messageEncoding"]!.GetValue<string>().Should().Be(Defaults.QueueMessageEncoding, "the producer's encoding is the consumer's");
-        scorer["blobs"]!["poisonBlobThreshold"]!.GetValue<int>().Should().Be(Defaults.BlobPoisonThreshold);
+    [Theory]
+    [InlineData("Coral.Functions.Scorer")]
+    [InlineData("Coral.Functions.Generator")]
+    public void Each_built_app_carries_the_one_host_json(string app)
+    {
+        File.ReadAllText(Path.Combine(RepoPaths.BuildOutput(app), "host.json")).Should().Be(File.ReadAllText(RepoPaths.Combine("host.json")));
+        Directory.GetFiles(RepoPaths.Combine("src", app), "host.json", SearchOption.TopDirectoryOnly).Should().BeEmpty("there is one host.json, at the top");
     }
 }

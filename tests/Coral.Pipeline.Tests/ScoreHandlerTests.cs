@@ -106,4 +106,11 @@ public class ScoreHandlerTests(AzuriteFixture azurite)
         var s = await PipelineTestStorage.CreateAsync(azurite);
         (await Handler(s).HandleAsync(s.Incoming.GetBlobClient("gone.png"), default)).Should().BeNull();
     }
+
+    [Fact]
+    public void Oversize_blobs_are_recorded_with_the_decoders_error_type()
+    {
+        // Refused from the blob's size before any decoding: the record names the same type the decoder would throw.
+        ScoreHandler.TooLargeErrorType.Should().Be(nameof(Coral.Imaging.ImageTooLargeException));
+    }
 }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Coral.Ml.Common;
@@ -18,6 +17,7 @@ using Coral.LocalHost.Serving;
 using Coral.LocalHost.Audit;
 using Coral.LocalHost.Faults;
 using Coral.LocalHost.Azurite;
+using Coral.LocalHost.Bench;
 
 namespace Coral.Cli.Commands;
 
@@ -31,6 +31,7 @@ namespace Coral.Cli.Commands;
 public static class BenchPipelineCommand
 {
     public const int ChecksFailed = 1;
+    private const string GoodPrefix = "fashion-mnist/";
 
     private static readonly JsonSerializerOptions ReportJson = new()
     {
@@ -74,14 +75,14 @@ public static class BenchPipelineCommand
             // Inputs first, models next, storage last: none of that is in the measured latency.
             var test = Coral.Data.FashionMnist.Load(Coral.Data.FashionMnist.Split.Test);
             if (n > test.Count) throw new ArgumentException($"--count {n} is more than the {test.Count} Fashion-MNIST test images");
-            var good = Enumerable.Range(0, n).Select(i => (Name: $"fashion-mnist/test-{i:D5}.png", Bytes: Coral.Imaging.ImageCodec.EncodePng(test.Tensor(i)))).ToList();
+            var good = Enumerable.Range(0, n).Select(i => new BenchInput($"{GoodPrefix}test-{i:D5}.png", Coral.Imaging.ImageCodec.EncodePng(test.Tensor(i)))).ToList();
             IReadOnlyList<HostileBlob> hostile = parse.GetValue(noHostile) ? [] : HostileBlobs.Create(Defaults.MaxInputBytes);
 
             string? cs = ServeCommand.Connection(parse, connection);
             await using var azurite = cs is null ? await AzuriteServer.StartAsync(ct: ct) : null;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
             string logPath = Path.ChangeExtension(outPath, ".log");
-            using var logs = new FileLoggerProvider(logPath);
+            using var logs = new CountingFileLoggerProvider(logPath);
             // The same composition as `coral serve`. A private Azurite is empty; a given account gets a fresh name prefix so earlier runs do not count.
             var builder = LocalHostBuilder.Create(new Dictionary<string, string?>
             {
@@ -103,94 +104,32 @@ public static class BenchPipelineCommand
                 ? $"LTG ({host.Services.GetRequiredService<ILongtailBatchGenerator>().DiffusionModel}, {perJob} images per flagged input)"
                 : "none (score only; flagged jobs stay queued)";
             var storage = host.Services.GetRequiredService<PipelineStorage>();
-            await storage.EnsureCreatedAsync(ct);
             AnsiConsole.MarkupLine($"classifier [bold]{Markup.Escape(scorer.ModelVersion)}[/], generator [bold]{Markup.Escape(generatorText)}[/], " +
                 $"storage {(azurite is null ? "given connection, prefix " + Markup.Escape(storage.Prefix) : $"private Azurite (blob {azurite.BlobPort})")}, load {Markup.Escape(loadAtStart)}");
 
-            using var hostStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var hostTask = Task.Run(async () =>
-            {
-                await host.RunAsync(hostStop.Token);
-                await host.Services.GetRequiredService<LocalHostService>().ThrowIfFailedAsync();
-            }, CancellationToken.None);
-            int total = good.Count + hostile.Count;
-            var clock = Stopwatch.StartNew();
-            TimeSpan uploadTime = TimeSpan.Zero, allScored = TimeSpan.Zero;
-            bool idle = false;
-            string? hostFailure = null;
-            using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(Math.Max(1, parse.GetValue(timeout))));
-
+            PipelineBenchResult result = null!;
             await AnsiConsole.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
                 .StartAsync(async ctx =>
                 {
-                    var up = ctx.AddTask("upload", maxValue: total);
-                    var scored = ctx.AddTask("score", maxValue: total);
+                    var up = ctx.AddTask("upload", maxValue: good.Count + hostile.Count);
+                    var scored = ctx.AddTask("score", maxValue: good.Count + hostile.Count);
                     var batches = ctx.AddTask(ltg ? "generate" : "generate (off)", maxValue: 1);
-                    // All at once: shuffled good and hostile blobs, many uploads in flight, while the host already scans.
-                    var payloads = good.Select(g => (g.Name, g.Bytes)).Concat(hostile.Select(h => (h.Name, Bytes: h.Content)))
-                        .OrderBy(_ => Random.Shared.Next()).ToList();
-                    int uploaded = 0;
-                    await Parallel.ForEachAsync(payloads, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (p, t) =>
+                    var progress = new Progress<PipelineBenchProgress>(p =>
                     {
-                        await storage.Incoming.GetBlobClient(p.Name).UploadAsync(BinaryData.FromBytes(p.Bytes), overwrite: false, t);
-                        up.Value = Interlocked.Increment(ref uploaded);
+                        up.Value = p.Uploaded;
+                        scored.Value = p.Scored;
+                        if (ltg) { batches.MaxValue = Math.Max(1, p.BatchesExpected); batches.Value = p.Batches; }
                     });
-                    uploadTime = clock.Elapsed;
-                    int stableIdle = 0, stalled = 0, lastRecords = -1;
-                    while (!deadline.IsCancellationRequested && !ct.IsCancellationRequested)
-                    {
-                        if (hostTask.IsCompleted) { hostFailure = hostTask.Exception?.GetBaseException().ToString() ?? "the host stopped on its own"; break; }
-                        int records = await CountAsync(storage.Scores, null, ct);
-                        scored.Value = records;
-                        if (records >= total && allScored == TimeSpan.Zero) allScored = clock.Elapsed;
-                        int queued = (await storage.Jobs.GetPropertiesAsync(ct)).Value.ApproximateMessagesCount;
-                        if (ltg)
-                        {
-                            int done = await CountAsync(storage.Manifests, null, ct, ".json");
-                            batches.MaxValue = Math.Max(1, done + queued);
-                            batches.Value = done;
-                        }
-                        // Idle as LocalHost defines it, seen twice in a row: all scored, and no job waiting or in flight.
-                        stableIdle = records >= total && (!ltg || queued == 0) ? stableIdle + 1 : 0;
-                        if (stableIdle >= 2) { idle = true; break; }
-                        // No progress for 30 s with nothing queued: some input will never get a record; stop and let the audit say which.
-                        stalled = records == lastRecords && (!ltg || queued == 0) ? stalled + 1 : 0;
-                        lastRecords = records;
-                        if (stalled >= 30) break;
-                        try { await Task.Delay(1000, deadline.Token); } catch (OperationCanceledException) { }
-                    }
+                    result = await PipelineBench.RunAsync(host, good, GoodPrefix, hostile, ltg, TimeSpan.FromMinutes(Math.Max(1, parse.GetValue(timeout))), progress, ct);
                     scored.Value = scored.MaxValue;
                     batches.Value = batches.MaxValue;
                 });
-            var elapsed = clock.Elapsed;
-            hostStop.Cancel();
-            try { await hostTask; }
-            catch (OperationCanceledException) { }
-            catch (Exception e) { hostFailure ??= e.ToString(); }
-            ct.ThrowIfCancellationRequested();
-
-            AnsiConsole.MarkupLine("auditing storage ...");
-            var audit = await PipelineAudit.ReadAsync(storage, generatorRan: ltg, CancellationToken.None);
-            var hostileRows = audit.CheckHostile(storage.Incoming, hostile);
-            var goodRecords = audit.Records.Where(r => r.Source.Name.StartsWith("fashion-mnist/", StringComparison.Ordinal)).ToList();
-            var problems = audit.Problems.ToList();
-            if (goodRecords.Count != good.Count) problems.Add(new("lost", "fashion-mnist/", $"{goodRecords.Count} records for {good.Count} images"));
-            foreach (var r in goodRecords.Where(r => r.Outcome is not (ScoreOutcome.Scored or ScoreOutcome.Flagged)))
-                problems.Add(new("good-input-refused", r.Source.Name, $"{r.Outcome}: {r.Reason}"));
-            foreach (var h in hostileRows.Where(h => !h.Ok))
-                problems.Add(new("hostile-unexpected", h.Name, $"{h.Records} records, {h.Outcome} {h.ErrorType}: {h.Reason} (expected {h.ExpectedError})"));
-            if (audit.Incoming != total) problems.Add(new("upload-mismatch", storage.Incoming.Name, $"{audit.Incoming} blobs listed, {total} uploaded (names aliased?)"));
-            if (!idle) problems.Add(new("not-idle", "host", deadline.IsCancellationRequested ? "timed out before everything was scored and generated"
-                : "stopped making progress before every input had a record"));
-            if (hostFailure is not null) problems.Add(new("host-stopped", "host", hostFailure));
-            if (audit.Poison.Count > 0) problems.Add(new("poisoned", storage.JobsPoison.Name, $"{audit.Poison.Count} jobs given up on"));
-
-            var latencies = audit.UploadToScore();
-            var goodLatencies = goodRecords.Where(r => audit.UploadedAt.ContainsKey(r.JobId)).Select(r => r.ScoredAt - audit.UploadedAt[r.JobId]).Order().ToList();
-            var firstUpload = audit.UploadedAt.Values.DefaultIfEmpty().Min();
-            var lastScore = audit.Records.Select(r => r.ScoredAt).DefaultIfEmpty().Max();
-            double span = Math.Max(1e-3, (lastScore - firstUpload).TotalSeconds);
+            var audit = result.Audit;
+            var hostileRows = result.Hostile;
+            var problems = result.Problems;
+            var latencies = result.Latencies;
+            double span = result.Span.TotalSeconds;
             string loadAtEnd = LoadAverage();
 
             var counts = new Table().AddColumns("inputs", "records", "scored", "flagged", "rejected", "failed", "batches (complete)", "images", "queue", "poison");
@@ -207,8 +146,8 @@ public static class BenchPipelineCommand
             }
             foreach (var p in audit.Poison) AnsiConsole.MarkupLine($"poison {Markup.Escape(p.MessageId)} (dequeued {p.DequeueCount}): {Markup.Escape(p.Reason)}");
             AnsiConsole.MarkupLine($"upload→score: p50 [bold]{Percentile(latencies, 0.50):F2} s[/], p95 [bold]{Percentile(latencies, 0.95):F2} s[/], " +
-                $"max {Percentile(latencies, 1.0):F2} s ({latencies.Count} inputs); throughput {audit.Records.Count / span:F1} inputs/s " +
-                $"(first upload → last score {span:F1} s); upload {uploadTime.TotalSeconds:F1} s, all scored {allScored.TotalSeconds:F1} s, idle {elapsed.TotalSeconds:F1} s");
+                $"max {Percentile(latencies, 1.0):F2} s ({latencies.Count} inputs); throughput {result.InputsPerSecond:F1} inputs/s " +
+                $"(first upload → last score {span:F1} s); upload {result.Upload.TotalSeconds:F1} s, all scored {result.AllScored.TotalSeconds:F1} s, idle {result.Idle.TotalSeconds:F1} s");
             AnsiConsole.MarkupLine($"generator: {Markup.Escape(generatorText)}; load {Markup.Escape(loadAtStart)} → {Markup.Escape(loadAtEnd)}; " +
                 $"host log: {Markup.Escape(logPath)} ({logs.Warnings} warnings, {logs.Errors} errors)");
 
@@ -217,16 +156,16 @@ public static class BenchPipelineCommand
                 command = "coral " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), utc = DateTime.UtcNow.ToString("O"), gitCommit = GitInfo.Commit(),
                 machine = new { cores = Environment.ProcessorCount, loadAverageAtStart = loadAtStart, loadAverageAtEnd = loadAtEnd, torchThreads = Environment.GetEnvironmentVariable("CORAL_TORCH_THREADS") },
                 classifier = scorer.ModelVersion, generator = generatorText, imagesPerJob = perJob, threshold = handler.Threshold, scoringParallelism = par,
-                inputs = new { good = good.Count, hostile = hostile.Count, total },
+                inputs = new { good = good.Count, hostile = hostile.Count, total = good.Count + hostile.Count },
                 counts = new { audit.Incoming, records = audit.Records.Count, audit.Scored, audit.Flagged, audit.Rejected, audit.Failed, audit.Manifests,
                     audit.CompleteBatches, audit.SyntheticImages, audit.QueueMessages, poison = audit.Poison.Count, stagingLeftovers = audit.StagingLeftovers.Count },
                 latencySeconds = new
                 {
                     p50 = Percentile(latencies, 0.50), p95 = Percentile(latencies, 0.95), max = Percentile(latencies, 1.0),
-                    goodP50 = Percentile(goodLatencies, 0.50), goodP95 = Percentile(goodLatencies, 0.95),
+                    goodP50 = Percentile(result.GoodLatencies, 0.50), goodP95 = Percentile(result.GoodLatencies, 0.95),
                 },
-                throughputInputsPerSecond = audit.Records.Count / span,
-                seconds = new { upload = uploadTime.TotalSeconds, allScored = allScored.TotalSeconds, idle = elapsed.TotalSeconds, firstUploadToLastScore = span },
+                throughputInputsPerSecond = result.InputsPerSecond,
+                seconds = new { upload = result.Upload.TotalSeconds, allScored = result.AllScored.TotalSeconds, idle = result.Idle.TotalSeconds, firstUploadToLastScore = span },
                 hostLog = new { path = logPath, logs.Warnings, logs.Errors },
                 hostile = hostileRows, poison = audit.Poison, problems, ok = problems.Count == 0,
             };
@@ -253,48 +192,5 @@ public static class BenchPipelineCommand
     {
         try { return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
         catch (IOException) { return "n/a"; }
-    }
-
-    private static async Task<int> CountAsync(Azure.Storage.Blobs.BlobContainerClient c, string? prefix, CancellationToken ct, string? suffix = null)
-    {
-        int k = 0;
-        await foreach (var b in c.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, prefix, ct))
-            if (suffix is null || b.Name.EndsWith(suffix, StringComparison.Ordinal)) k++;
-        return k;
-    }
-
-    /// <summary>The host's log lines go to a file (they would tear the progress display); warnings and errors are counted.</summary>
-    private sealed class FileLoggerProvider(string path) : ILoggerProvider
-    {
-        private readonly StreamWriter _writer = new(path, append: false) { AutoFlush = false };
-        private readonly Lock _gate = new();
-        private int _warnings, _errors;
-
-        public int Warnings => _warnings;
-        public int Errors => _errors;
-
-        public ILogger CreateLogger(string categoryName) => new FileLogger(this, categoryName);
-
-        public void Dispose()
-        {
-            lock (_gate) _writer.Dispose();
-        }
-
-        private void Write(LogLevel level, string category, string message, Exception? e)
-        {
-            if (level == LogLevel.Warning) Interlocked.Increment(ref _warnings);
-            if (level >= LogLevel.Error) Interlocked.Increment(ref _errors);
-            lock (_gate) _writer.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {level,-11} {category}: {message}{(e is null ? "" : " | " + e.GetType().Name + ": " + e.Message)}");
-        }
-
-        private sealed class FileLogger(FileLoggerProvider owner, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                if (IsEnabled(logLevel)) owner.Write(logLevel, category, formatter(state, exception), exception);
-            }
-        }
     }
 }

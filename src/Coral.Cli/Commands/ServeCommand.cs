@@ -120,8 +120,9 @@ public static class ServeCommand
             await storage.EnsureCreatedAsync(ct);
             if (parse.GetValue(upload) is > 0 and var n) await UploadFashionMnistAsync(storage, n, log, ct);
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            await host.RunAsync(ct);
-            await host.Services.GetRequiredService<LocalHostService>().ThrowIfFailedAsync();
+            var service = host.Services.GetRequiredService<LocalHostService>();
+            await host.RunAsync(ct); // disposes the host's services when it returns
+            await service.ThrowIfFailedAsync();
             var summary = await PipelineSummary.ReadAsync(storage, CancellationToken.None);
             Console.WriteLine($"incoming {summary.Incoming}: scored {summary.Scored}, flagged {summary.Flagged}, rejected {summary.Rejected}, " +
                 $"failed {summary.Failed}; batches {summary.Batches} ({summary.SyntheticImages} images, {summary.ConsistentImages} consistent); " +

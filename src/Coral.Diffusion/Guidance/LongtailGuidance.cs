@@ -1,5 +1,6 @@
 using Coral.Ml.Signals;
 using TorchSharp;
+using Coral.Diffusion.Schedule;
 using static TorchSharp.torch;
 
 namespace Coral.Diffusion.Guidance;
@@ -40,14 +41,13 @@ public sealed class LongtailGuidance(ILongtailSignal signal, IImageDecoder decod
             epsForX0 = (denoiser ?? throw new InvalidOperationException("gradient through the denoiser needs a denoiser callback"))(x);
         else
             epsForX0 = eps.detach().clone();
-        double sqrtOneMinus = Math.Sqrt(1 - alphaBar), sqrtAb = Math.Sqrt(alphaBar);
-        var x0 = (x - sqrtOneMinus * epsForX0) / sqrtAb;
+        var x0 = GaussianDiffusion.PredictX0(x, epsForX0, alphaBar);
         var s = Signal.Compute(Decoder.Decode(x0));
         var g = autograd.grad([s.sum()], [x])[0].detach();
         var rms = g.flatten(1).pow(2).mean([1]).sqrt();
         if (Options.Normalization == GradientNormalization.UnitRms)
             g = g / rms.clamp_min(1e-12).view(-1, 1, 1, 1);
-        var result = eps.detach() - Options.Weight * sqrtOneMinus * g;
+        var result = eps.detach() - Options.Weight * Math.Sqrt(1 - alphaBar) * g;
         observe?.Invoke(new GuidanceStepInfo(stepIndex, timestep, alphaBar, s.detach().cpu().data<float>().ToArray(), rms.mean().item<float>()));
         return result.MoveToOuterDisposeScope();
     }

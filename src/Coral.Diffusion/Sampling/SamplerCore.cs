@@ -1,4 +1,5 @@
 using TorchSharp;
+using Coral.Diffusion.Schedule;
 using static TorchSharp.torch;
 
 namespace Coral.Diffusion.Sampling;
@@ -64,7 +65,7 @@ public static class SamplerCore
             Tensor Denoise(Tensor xin) => model.GuidedEpsilon(xin, tt, labels, guidanceScale);
             var eps = Denoise(x);
             double a = ab[t], aPrev = model.Diffusion.AlphaBarOrOne(prev);
-            Tensor X0Of(Tensor e) => (x - Math.Sqrt(1 - a) * e) / Math.Sqrt(a);
+            Tensor X0Of(Tensor e) => GaussianDiffusion.PredictX0(x, e, a);
             var ctx = new StepContext
             {
                 StepIndex = i, StepCount = timesteps.Length, Timestep = t, PreviousTimestep = prev, AlphaBar = a, AlphaBarPrevious = aPrev,

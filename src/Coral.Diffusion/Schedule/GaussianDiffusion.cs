@@ -64,7 +64,13 @@ public sealed class GaussianDiffusion
         return (ab.sqrt() * x0 + (1 - ab).sqrt() * noise).MoveToOuterDisposeScope();
     }
 
-    /// <summary>x̂0 = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t (Tweedie / DDIM estimate).</summary>
+    /// <summary>
+    /// x̂0 = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t (Tweedie / DDIM estimate) at one ᾱ_t: the samplers and Longtail Guidance use this,
+    /// <see cref="PredictX0FromEps"/> is the same formula with a ᾱ per sample.
+    /// </summary>
+    public static Tensor PredictX0(Tensor xt, Tensor eps, double alphaBar) => (xt - Math.Sqrt(1 - alphaBar) * eps) / Math.Sqrt(alphaBar);
+
+    /// <summary><see cref="PredictX0"/> with ᾱ_t looked up per sample from <paramref name="t"/>.</summary>
     public Tensor PredictX0FromEps(Tensor xt, Tensor t, Tensor eps)
     {
         using var scope = NewDisposeScope();

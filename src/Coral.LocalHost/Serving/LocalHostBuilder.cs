@@ -10,7 +10,8 @@ public static class LocalHostBuilder
     /// <summary>
     /// <c>Host.CreateApplicationBuilder</c> (environment variables as the Functions apps read them), with
     /// <paramref name="settings"/> (app-setting names, e.g. from command-line options) on top; null values are left out.
-    /// The Azure SDK's per-request log lines and the host's start banner are kept below Warning.
+    /// The Azure SDK's own log lines (every request, and expected 409s such as "container already exists") and the
+    /// host's start banner are left out: failures reach the handlers as exceptions and are logged there.
     /// </summary>
     public static HostApplicationBuilder Create(IEnumerable<KeyValuePair<string, string?>> settings)
     {
@@ -18,7 +19,7 @@ public static class LocalHostBuilder
         builder.Configuration.AddInMemoryCollection(settings
             .Where(s => s.Value is not null)
             .Select(s => KeyValuePair.Create(ConfigurationKey(s.Key), s.Value)));
-        builder.Logging.AddFilter("Azure", LogLevel.Warning).AddFilter("Microsoft.Hosting", LogLevel.Warning);
+        builder.Logging.AddFilter("Azure", LogLevel.Error).AddFilter("Microsoft.Hosting", LogLevel.Warning);
         return builder;
     }
 

@@ -1,5 +1,3 @@
-using Coral.Pipeline.Scoring;
-
 namespace Coral.Pipeline.Contracts;
 
 /// <summary>The `longtail-jobs` message: everything the generator needs, pinned to one source blob version.</summary>

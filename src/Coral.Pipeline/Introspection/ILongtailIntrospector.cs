@@ -1,4 +1,3 @@
-using Coral.Pipeline.Generation;
 using Coral.Pipeline.Manifests;
 using Coral.Pipeline.Contracts;
 

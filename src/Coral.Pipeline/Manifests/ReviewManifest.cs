@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using Coral.Pipeline.Scoring;
 using Coral.Pipeline.Contracts;
 
 namespace Coral.Pipeline.Manifests;

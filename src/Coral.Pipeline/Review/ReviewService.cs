@@ -1,6 +1,5 @@
 using Azure;
 using Azure.Storage.Blobs.Models;
-using Coral.Pipeline.Generation;
 using Coral.Pipeline.Manifests;
 using Coral.Pipeline.Storage;
 using Coral.Pipeline.Contracts;

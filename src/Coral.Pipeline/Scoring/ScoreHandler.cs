@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
-using Coral.Pipeline.Generation;
 using Coral.Pipeline.Names;
 using Coral.Pipeline.Storage;
 using Microsoft.Extensions.Configuration;

@@ -9,7 +9,7 @@ public sealed class StorageConfigurationException(string message) : Exception(me
 
 /// <summary>
 /// Clients for every container and queue the pipeline uses. In a host they come from
-/// <see cref="PipelineServices.AddCoralPipeline"/> (the <c>CoralStorage</c> connection, see <see cref="StorageClients"/>);
+/// <c>Coral.Pipeline.PipelineServices.AddCoralPipeline</c> (the <c>CoralStorage</c> connection, see <see cref="StorageClients"/>);
 /// tools and tests that hold a connection string use <see cref="FromConnectionString"/>.
 /// </summary>
 public sealed class PipelineStorage

@@ -1,0 +1,390 @@
+using System.Globalization;
+using Coral.Data;
+using Coral.Diffusion.Training;
+using Coral.Imaging;
+using Coral.Ml.Classification;
+using Coral.Ml.Common;
+using Coral.Ml.Signals;
+using static TorchSharp.torch;
+
+namespace Coral.Diffusion.Guidance;
+
+/// <summary>What `coral eval ltg` runs; the CLI fills it from its options.</summary>
+public sealed record LtgEvaluationOptions
+{
+    public required LtgOptions Ltg { get; init; }
+    /// <summary>w values of the sweep, ascending, <see cref="LtgOptions.Weight"/> among them.</summary>
+    public required IReadOnlyList<double> Weights { get; init; }
+    /// <summary>Classes to generate (default: the guide's tail classes, <see cref="LtgEvaluation.TailClasses"/>).</summary>
+    public required int[] Classes { get; init; }
+    /// <summary>(a) the w-sweep of the mean longtail signal (must rise with w; plotted).</summary>
+    public bool Sweep { get; init; } = true;
+    /// <summary>(b) class consistency at the default w judged by an independent classifier.</summary>
+    public bool Consistency { get; init; } = true;
+    /// <summary>(c) fine-tuning with N LTG vs N unguided vs no extra images per tail class, over seeds.</summary>
+    public bool Retraining { get; init; } = true;
+    public int ImagesPerClass { get; init; } = 8;
+    /// <summary>0: start from noise; m &gt; 0: SDEdit from m held-out real images per class (outside the LT split, never test images).</summary>
+    public int SourcesPerClass { get; init; }
+    public long Seed { get; init; }
+    /// <summary>Which draw of held-out source images (0 = the reported one).</summary>
+    public int SourceDraw { get; init; }
+    public int RetrainImagesPerClass { get; init; } = 16;
+    public int RetrainSeeds { get; init; } = 3;
+    public required LtgRetraining.Options FineTune { get; init; }
+    public required string DataDirectory { get; init; }
+    public required string OutputDirectory { get; init; }
+    /// <summary>Model resolution (source images are resized to it).</summary>
+    public required int Resolution { get; init; }
+    public string? JudgePath { get; init; }
+    public string? DiffusionPath { get; init; }
+    public string? ClassifierPath { get; init; }
+}
+
+/// <summary>
+/// The Longtail Guidance experiments behind `coral eval ltg` (beside <see cref="LtgRetraining"/>): (a) w-sweep, (b) class
+/// consistency judged by an independent classifier, (c) retraining. Writes sample grids and the sweep plot into the output
+/// folder and returns the report; <paramref name="sample"/> runs one request (the CLI shows its progress), <paramref name="say"/>
+/// gets one line per finding.
+/// </summary>
+public static class LtgEvaluation
+{
+    public static Dictionary<string, object?> Run(LongtailGenerator gen, ClassifierBundle guide, ClassifierBundle? judge, LtgEvaluationOptions o,
+        Func<LtgRequest, string, LtgBatch> sample, Action<string> say, CancellationToken ct)
+    {
+        var options = o.Ltg;
+        var ws = o.Weights;
+        int[] cls = o.Classes;
+        int[] tail = TailClasses(guide);
+        string dir = o.OutputDirectory;
+        Directory.CreateDirectory(dir);
+        if (o.Consistency && judge is null) throw new DiffusionInputException("--judge", "part (b) needs the independent judge classifier");
+        var report = new Dictionary<string, object?>
+        {
+                            ["diffusion"] = o.DiffusionPath, ["classifier"] = o.ClassifierPath,
+            ["options"] = options, ["classes"] = cls.Select(k => gen.ClassNames[k]).ToArray(),
+            ["tailClasses"] = tail.Select(k => gen.ClassNames[k]).ToArray(), ["startedUtc"] = DateTime.UtcNow.ToString("O"),
+        };
+        long baseSeed = o.Seed;
+        int perClass = o.ImagesPerClass;
+        int sourceDraw = o.SourceDraw;
+        if (sourceDraw < 0) throw new DiffusionInputException("--source-draw", $"must be ≥ 0, got {sourceDraw}");
+        var sources = new SourcePool(o.DataDirectory, guide, o.Resolution, o.SourcesPerClass, sample);
+        report["start"] = sources.Describe();
+        report["sourceDraw"] = sourceDraw;
+
+        // (a) + (b): the same seeds at every w, so the sweep compares paired samples.
+        if (o.Sweep || o.Consistency)
+        {
+            var sweepWs = o.Sweep ? ws : [0, options.Weight];
+            var rows = new List<SweepRow>();
+            foreach (var w in sweepWs)
+            {
+                var images = new List<ImageTensor>();
+                var records = new List<LtgImageRecord>();
+                double seconds = 0;
+                foreach (var k in cls)
+                    foreach (var batch in sources.Generate(gen, k, perClass, options with { Weight = w }, baseSeed + 1000 * k, ct, $"w={w} {gen.ClassNames[k]}", sourceDraw))
+                    {
+                        images.AddRange(batch.Images); records.AddRange(batch.Records); seconds += batch.Seconds;
+                    }
+                double? judged = judge is null ? null : JudgeShare(judge, images, records, options.ConsistencyThreshold, out _);
+                double? argmax = null;
+                Dictionary<string, double>? perClassArgmax = null;
+                if (judge is not null)
+                {
+                    var hits = JudgeArgmaxHits(judge, images, records);
+                    argmax = hits.Count(h => h) / (double)hits.Length;
+                    perClassArgmax = cls.ToDictionary(k => gen.ClassNames[k], k =>
+                    {
+                        var mine = Enumerable.Range(0, records.Count).Where(i => records[i].ClassIndex == k).ToArray();
+                        return mine.Count(i => hits[i]) / (double)Math.Max(1, mine.Length);
+                    });
+                }
+                var (lo, hi) = argmax is double am ? Wilson(am, records.Count) : (double.NaN, double.NaN);
+                var row = new SweepRow(w, records.Average(r => r.SignalAfter), Std(records.Select(r => r.SignalAfter)),
+                    records.Count(r => r.Consistent) / (double)records.Count, judged, argmax,
+                    records.Count, seconds)
+                {
+                    JudgeArgmaxCi95 = argmax is null ? null : [lo, hi],
+                    JudgeConsistentCi95 = judged is double jc ? [Wilson(jc, records.Count).Low, Wilson(jc, records.Count).High] : null,
+                    JudgeArgmaxPerClass = perClassArgmax,
+                };
+                rows.Add(row);
+                say($"w={w:G3}: mean signal {row.MeanSignal:G4} ± {row.StdSignal:G3}, guide-consistent {row.GuideConsistent:P0}" +
+                    (row.JudgeConsistent is double j ? $", judge-consistent {j:P1} (argmax {row.JudgeArgmax:P1}, 95% CI {lo:P1}–{hi:P1})" : "") + $" [{seconds:F0} s]");
+                SaveGrid(images, Path.Combine(dir, $"samples-w{w.ToString("G3", CultureInfo.InvariantCulture)}.png"), perClass);
+            }
+            bool monotonic = rows.Zip(rows.Skip(1)).All(p => p.Second.MeanSignal >= p.First.MeanSignal);
+            if (o.Sweep)
+            {
+                report["sweep"] = rows;
+                report["sweepMonotonic"] = monotonic;
+                Plot(rows, LongtailSignals.NameOf(options.Signal), Path.Combine(dir, "ltg-sweep.png"));
+                say($"(a) mean signal {(monotonic ? "rises monotonically" : "is not monotonic")} in w; plot → {Path.Combine(dir, "ltg-sweep.png")}");
+            }
+            if (o.Consistency)
+            {
+                var atDefault = rows.First(r => r.Weight == options.Weight);
+                var atZero = rows.First(r => r.Weight == 0);
+                // The ceiling: the judge on the source images themselves (same 16 px round trip), i.e. a generator that changed nothing.
+                double? sourceCeiling = null;
+                if (sources.FromImages)
+                {
+                    var srcImages = new List<ImageTensor>();
+                    var srcRecords = new List<int>();
+                    foreach (var k in cls)
+                    {
+                        var imgs = sources.SourceImages(k, perClass, sourceDraw);
+                        srcImages.AddRange(imgs); srcRecords.AddRange(Enumerable.Repeat(k, imgs.Count));
+                    }
+                    sourceCeiling = JudgeArgmaxHits(judge!, srcImages, srcRecords).Count(h => h) / (double)srcImages.Count;
+                    report["sourceJudgeArgmax"] = new { images = srcImages.Count, share = sourceCeiling };
+                    say($"(b) judge on the {srcImages.Count} source images themselves (16 px): {sourceCeiling:P1}");
+                }
+                report["consistency"] = new { weight = options.Weight, judge = o.JudgePath, judgeConsistent = atDefault.JudgeConsistent,
+                    judgeArgmax = atDefault.JudgeArgmax, judgeArgmaxCi95 = atDefault.JudgeArgmaxCi95, judgeConsistentCi95 = atDefault.JudgeConsistentCi95,
+                    unguidedJudgeConsistent = atZero.JudgeConsistent, unguidedJudgeArgmax = atZero.JudgeArgmax, unguidedJudgeArgmaxCi95 = atZero.JudgeArgmaxCi95,
+                    sourceJudgeArgmax = sourceCeiling, images = atDefault.Images, target = 0.9 };
+                say($"(b) judge class consistency at w={options.Weight}: {atDefault.JudgeArgmax:P1} (argmax, 95% CI {atDefault.JudgeArgmaxCi95![0]:P1}–{atDefault.JudgeArgmaxCi95[1]:P1}, n={atDefault.Images}), {atDefault.JudgeConsistent:P1} (p ≥ {options.ConsistencyThreshold}); unguided {atZero.JudgeArgmax:P1}; target ≥ 90%");
+            }
+        }
+
+        if (o.Retraining)
+            report["retraining"] = Retrain(gen, guide, tail, options, sources, o.DataDirectory, o.RetrainImagesPerClass, o.RetrainSeeds,
+                o.FineTune, sourceDraw, say, ct);
+        report["finishedUtc"] = DateTime.UtcNow.ToString("O");
+        return report;
+    }
+
+    public sealed record SweepRow(double Weight, double MeanSignal, double StdSignal, double GuideConsistent, double? JudgeConsistent, double? JudgeArgmax, int Images, double Seconds)
+    {
+        public double[]? JudgeArgmaxCi95 { get; init; }
+        public double[]? JudgeConsistentCi95 { get; init; }
+        public Dictionary<string, double>? JudgeArgmaxPerClass { get; init; }
+    }
+
+    /// <summary>Wilson score interval (95 %) for a share p of n.</summary>
+    public static (double Low, double High) Wilson(double p, int n, double z = 1.959963984540054)
+    {
+        if (n <= 0) return (0, 1);
+        double z2 = z * z, denom = 1 + z2 / n;
+        double centre = (p + z2 / (2 * n)) / denom;
+        double half = z * Math.Sqrt(p * (1 - p) / n + z2 / (4.0 * n * n)) / denom;
+        return (Math.Max(0, centre - half), Math.Min(1, centre + half));
+    }
+
+    public sealed record ArmResult(string Arm, double[] Tail, double[] Overall, double TailMean, double TailStd, double OverallMean, double OverallStd);
+
+    private static object Retrain(LongtailGenerator gen, ClassifierBundle guide, int[] tail, LtgOptions options, SourcePool sources, string dataDir, int n, int seeds,
+        LtgRetraining.Options ft, int sourceDraw, Action<string> say, CancellationToken ct)
+    {
+        var full = FashionMnist.Load(FashionMnist.Split.Train, dataDir);
+        var test = FashionMnist.Load(FashionMnist.Split.Test, dataDir);
+        var (train, _) = ClassifierRecipe.Split(full, guide.Card.Imbalance, guide.Card.Seed);
+        var baseScore = LtgRetraining.Evaluate(guide.Members[0], test, tail);
+        say($"(c) LT train {train.Count} images (ρ={guide.Card.Imbalance}); tail classes {string.Join(", ", tail.Select(k => gen.ClassNames[k]))}; " +
+            $"deployed classifier: tail {baseScore.Tail:P1}, overall {baseScore.Overall:P1}");
+        var arms = new[] { ("ltg", options.Weight), ("unguided", 0.0), ("none", double.NaN) };
+        var tailAcc = arms.ToDictionary(a => a.Item1, _ => new List<double>());
+        var overallAcc = arms.ToDictionary(a => a.Item1, _ => new List<double>());
+        var genStats = new List<object>();
+        for (int s = 0; s < seeds; s++)
+        {
+            foreach (var (arm, w) in arms)
+            {
+                ct.ThrowIfCancellationRequested();
+                var augmented = train;
+                if (!double.IsNaN(w))
+                {
+                    var images = new List<ImageTensor>();
+                    var labels = new List<int>();
+                    var records = new List<LtgImageRecord>();
+                    foreach (var k in tail)
+                    {
+                        // Same seeds for both arms: LTG and unguided differ only by w.
+                        foreach (var batch in sources.Generate(gen, k, n, options with { Weight = w }, 7_000_000 + 10_000 * s + k, ct, $"seed {s} {arm} {gen.ClassNames[k]}", s + 100 * sourceDraw))
+                        {
+                            images.AddRange(batch.Images); labels.AddRange(Enumerable.Repeat(k, batch.Images.Count)); records.AddRange(batch.Records);
+                        }
+                    }
+                    // The classifier trains on what the guidance scored: the decoder's view (resized to its input size).
+                    augmented = LtgRetraining.Append(train, ToClassifierView(gen.Decoder, images), labels);
+                    genStats.Add(new { seed = s, arm, meanSignal = records.Average(r => r.SignalAfter), guideConsistent = records.Count(r => r.Consistent) / (double)records.Count });
+                }
+                using var model = LtgRetraining.FineTune(guide.Members[0], augmented, ft with { Seed = s });
+                var score = LtgRetraining.Evaluate(model, test, tail);
+                tailAcc[arm].Add(score.Tail); overallAcc[arm].Add(score.Overall);
+                say($"  seed {s} {arm}: tail {score.Tail:P2}, overall {score.Overall:P2}");
+            }
+        }
+        var results = arms.Select(a => new ArmResult(a.Item1, [.. tailAcc[a.Item1]], [.. overallAcc[a.Item1]], tailAcc[a.Item1].Average(), Std(tailAcc[a.Item1]),
+            overallAcc[a.Item1].Average(), Std(overallAcc[a.Item1]))).ToArray();
+        double delta = results[0].TailMean - results[1].TailMean;
+        var paired = tailAcc["ltg"].Zip(tailAcc["unguided"], (x, y) => x - y).ToArray();
+        say($"(c) tail accuracy LTG − unguided = {delta * 100:+0.00;-0.00} ± {Std(paired) * 100:0.00} pp sd (per seed: {string.Join(", ", paired.Select(d => (d * 100).ToString("+0.00;-0.00", CultureInfo.InvariantCulture)))}); target ≥ +2 pp");
+        return new
+        {
+            n, seeds, tailClasses = tail.Select(k => gen.ClassNames[k]).ToArray(), trainImages = train.Count, fineTune = ft,
+            deployed = baseScore, arms = results, tailDeltaLtgMinusUnguided = delta, pairedTailDeltas = paired, pairedTailDeltaStd = Std(paired),
+            pairedOverallDeltas = overallAcc["ltg"].Zip(overallAcc["unguided"], (x, y) => x - y).ToArray(), generation = genStats, targetPp = 2.0,
+        };
+    }
+
+    /// <summary>
+    /// Where generation starts: noise, or SDEdit from real "field" images of the class taken from the training images the
+    /// long-tailed split left out (the guide never trained on them; the test set stays untouched).
+    /// </summary>
+    private sealed class SourcePool(string dataDir, ClassifierBundle guide, int resolution, int perClass, Func<LtgRequest, string, LtgBatch> sample)
+    {
+        private LabeledImages? heldOut;
+
+        public object Describe() => perClass == 0 ? "noise" : $"SDEdit from {perClass} held-out real image(s) per class per seed (outside the LT split)";
+
+        public bool FromImages => perClass > 0;
+
+        /// <summary>The source images <see cref="Generate"/> uses for this class, count and draw, each repeated as often as it is used ([0, 1], model size).</summary>
+        public List<ImageTensor> SourceImages(int k, int count, int draw)
+        {
+            heldOut ??= ClassifierRecipe.Split(FashionMnist.Load(FashionMnist.Split.Train, dataDir), guide.Card.Imbalance, guide.Card.Seed).HeldOut;
+            var ofClass = Enumerable.Range(0, heldOut.Count).Where(i => heldOut.Labels[i] == k).ToArray();
+            var order = Seeding.Permutation(ofClass.Length, Seeding.Derive(17, k, draw));
+            int m = Math.Min(perClass, count);
+            var result = new List<ImageTensor>();
+            for (int j = 0; j < m; j++)
+            {
+                int c = count / m + (j < count % m ? 1 : 0);
+                using var scope = NewDisposeScope();
+                var src = ((TrainingData.ToTensor(heldOut.Subset([ofClass[order[j]]]), resolution) + 1) / 2).contiguous();
+                var im = new ImageTensor(src.data<float>().ToArray(), (int)src.shape[1], (int)src.shape[2], (int)src.shape[3]);
+                for (int r = 0; r < c; r++) result.Add(im);
+            }
+            return result;
+        }
+
+        public IEnumerable<LtgBatch> Generate(LongtailGenerator gen, int k, int count, LtgOptions o, long seed, CancellationToken ct, string label, int draw = 0)
+        {
+            if (perClass == 0)
+            {
+                yield return sample(new LtgRequest { ClassIndex = k, Count = count, Options = o, Seed = seed }, label);
+                yield break;
+            }
+            heldOut ??= ClassifierRecipe.Split(FashionMnist.Load(FashionMnist.Split.Train, dataDir), guide.Card.Imbalance, guide.Card.Seed).HeldOut;
+            var ofClass = Enumerable.Range(0, heldOut.Count).Where(i => heldOut.Labels[i] == k).ToArray();
+            var order = Seeding.Permutation(ofClass.Length, Seeding.Derive(17, k, draw));
+            int m = Math.Min(perClass, count);
+            for (int j = 0; j < m; j++)
+            {
+                int c = count / m + (j < count % m ? 1 : 0);
+                LtgBatch batch;
+                // No dispose scope may stay open across a yield (the caller's tensors would land in it).
+                using (var scope = NewDisposeScope())
+                {
+                    var src = (TrainingData.ToTensor(heldOut.Subset([ofClass[order[j]]]), resolution) + 1) / 2;
+                    batch = sample(new LtgRequest
+                    {
+                        Source = src, SourceName = $"held-out #{ofClass[order[j]]}", ClassIndex = k, Count = c, Options = o, Seed = seed + 100 * j,
+                    }, $"{label} src {j}");
+                }
+                yield return batch;
+            }
+        }
+    }
+
+    /// <summary>The guide's tail classes, from its model card (groups, else its training counts).</summary>
+    public static int[] TailClasses(ClassifierBundle guide)
+    {
+        var groups = guide.Card.Groups;
+        if (groups.Count == guide.NumClasses)
+        {
+            var t = Enumerable.Range(0, groups.Count).Where(k => groups[k] == nameof(ClassGroup.Tail)).ToArray();
+            if (t.Length > 0) return t;
+        }
+        if (guide.Card.TrainCountsPerClass.Count == guide.NumClasses)
+        {
+            var g = LongTailSplit.Groups(guide.Card.TrainCountsPerClass);
+            return Enumerable.Range(0, g.Length).Where(k => g[k] == ClassGroup.Tail).ToArray();
+        }
+        throw new DiffusionInputException("--classifier", "its model card names no tail classes; pass --classes");
+    }
+
+    private static List<ImageTensor> ToClassifierView(IImageDecoder decoder, IReadOnlyList<ImageTensor> images)
+    {
+        using var scope = NewDisposeScope();
+        using var mode = inference_mode();
+        var x = decoder.Decode(Stack(images) * 2 - 1).contiguous();
+        int c = (int)x.shape[1], h = (int)x.shape[2], w = (int)x.shape[3], per = c * h * w;
+        var all = x.data<float>().ToArray();
+        return [.. Enumerable.Range(0, images.Count).Select(i => new ImageTensor(all[(i * per)..((i + 1) * per)], c, h, w))];
+    }
+
+    private static Tensor Stack(IReadOnlyList<ImageTensor> images)
+    {
+        var first = images[0];
+        int per = first.Length;
+        var buf = new float[images.Count * per];
+        for (int i = 0; i < images.Count; i++) images[i].Data.CopyTo(buf, i * per);
+        return tensor(buf, [images.Count, first.Channels, first.Height, first.Width]);
+    }
+
+    /// <summary>Judge at its own input size: share with p(target) ≥ threshold.</summary>
+    private static double JudgeShare(ClassifierBundle judge, IReadOnlyList<ImageTensor> images, IReadOnlyList<LtgImageRecord> records, double threshold, out ConsistencyVerdict[] verdicts)
+    {
+        using var scope = NewDisposeScope();
+        var x = JudgeView(judge, images);
+        var all = new List<ConsistencyVerdict>();
+        foreach (var k in records.Select(r => r.ClassIndex).Distinct())
+        {
+            var idx = Enumerable.Range(0, records.Count).Where(i => records[i].ClassIndex == k).Select(i => (long)i).ToArray();
+            all.AddRange(ClassConsistency.Judge(judge, x.index_select(0, tensor(idx)), k, threshold));
+        }
+        verdicts = [.. all];
+        return all.Count(v => v.Consistent) / (double)all.Count;
+    }
+
+    /// <summary>Generated images as the judge sees them: [0, 1] at its input size (same pixel decoder as the guide's).</summary>
+    private static Tensor JudgeView(ClassifierBundle judge, IReadOnlyList<ImageTensor> images) =>
+        new PixelDecoder(judge.Config.Height, judge.Config.Width).Decode(Stack(images) * 2 - 1);
+
+    private static bool[] JudgeArgmaxHits(ClassifierBundle judge, IReadOnlyList<ImageTensor> images, IReadOnlyList<LtgImageRecord> records) =>
+        JudgeArgmaxHits(judge, images, [.. records.Select(r => r.ClassIndex)]);
+
+    private static bool[] JudgeArgmaxHits(ClassifierBundle judge, IReadOnlyList<ImageTensor> images, IReadOnlyList<int> targets)
+    {
+        using var scope = NewDisposeScope();
+        using var mode = inference_mode();
+        var x = JudgeView(judge, images);
+        var pred = judge.Logits(x).argmax(-1).data<long>().ToArray();
+        return [.. Enumerable.Range(0, targets.Count).Select(i => pred[i] == targets[i])];
+    }
+
+    private static void SaveGrid(IReadOnlyList<ImageTensor> images, string path, int columns)
+    {
+        var grid = ImageGrid.Compose(images, Math.Max(1, columns));
+        AtomicFile.Write(path, s => ImageCodec.EncodePng(grid, s));
+    }
+
+    private static void Plot(IReadOnlyList<SweepRow> rows, string signal, string path)
+    {
+        var plt = new ScottPlot.Plot();
+        double[] xs = [.. rows.Select(r => r.Weight)], ys = [.. rows.Select(r => r.MeanSignal)];
+        var sc = plt.Add.Scatter(xs, ys);
+        sc.LegendText = $"mean {signal} of generated images";
+        var eb = plt.Add.ErrorBar(xs, ys, [.. rows.Select(r => r.StdSignal / Math.Sqrt(r.Images))]);
+        eb.Color = sc.Color;
+        plt.Title("Longtail Guidance: signal vs guidance weight");
+        plt.XLabel("guidance weight w");
+        plt.YLabel($"{signal} (guiding classifier)");
+        plt.ShowLegend();
+        var png = plt.GetImageBytes(720, 450, ScottPlot.ImageFormat.Png);
+        AtomicFile.Write(path, s => s.Write(png));
+    }
+
+    private static double Std(IEnumerable<double> values)
+    {
+        var v = values.ToArray();
+        if (v.Length < 2) return 0;
+        double m = v.Average();
+        return Math.Sqrt(v.Sum(x => (x - m) * (x - m)) / (v.Length - 1));
+    }
+}
