@@ -34,11 +34,17 @@ public static class ModelServices
             return models.ScoringRuntime.ToLowerInvariant() switch
             {
                 "onnxruntime" => OnnxImageScorer.Load(path, maxBytes),
-                "torchsharp" => ClassifierImageScorer.Load(path, maxBytes),
+                "torchsharp" => LoadTorch(path, maxBytes),
                 var other => throw new ModelUnavailableException($"{Settings.ScoringRuntime}: '{other}' is not a scoring runtime (onnxruntime or torchsharp)"),
             };
         });
         return services;
+    }
+
+    private static ClassifierImageScorer LoadTorch(string path, long maxBytes)
+    {
+        Coral.Ml.TorchRuntime.UseHostDefaults();
+        return ClassifierImageScorer.Load(path, maxBytes);
     }
 
     public static IServiceCollection AddModelOptions(this IServiceCollection services, IConfiguration configuration)
