@@ -45,21 +45,6 @@ public static class ServeCommand
         else logging.AddSimpleConsole(o => { o.IncludeScopes = true; o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
     }
 
-    /// <summary>Real field-like data: the first n Fashion-MNIST test images as PNG blobs (idempotent names).</summary>
-    private static async Task UploadFashionMnistAsync(PipelineStorage storage, int n, ILogger log, CancellationToken ct)
-    {
-        var test = Coral.Data.FashionMnist.Load(Coral.Data.FashionMnist.Split.Test);
-        n = Math.Min(n, test.Count);
-        await Parallel.ForEachAsync(Enumerable.Range(0, n), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (i, token) =>
-        {
-            var png = Coral.Imaging.ImageCodec.EncodePng(test.Tensor(i));
-            // Never overwrite: a re-upload would be a new input (new ETag) and be scored again.
-            try { await storage.Incoming.GetBlobClient($"fashion-mnist/test-{i:D5}.png").UploadAsync(BinaryData.FromBytes(png), overwrite: false, token); }
-            catch (Azure.RequestFailedException e) when (e.Status == 409) { }
-        });
-        log.LogInformation("Uploaded {Count} Fashion-MNIST test images to {Container}/fashion-mnist/", n, storage.Incoming.Name);
-    }
-
     public static Command Create()
     {
         var connection = ConnectionOption();
@@ -74,12 +59,13 @@ public static class ServeCommand
         var json = new Option<bool>("--json-logs") { Description = "structured JSON log lines" };
         var export = new Option<string?>("--export") { Description = "after --until-idle, copy manifests + review pages here (default runs/serve when serve started its own, in-memory Azurite)" };
         var upload = new Option<int>("--upload-fashion-mnist") { Description = "first upload this many real Fashion-MNIST test images to incoming/ as field data (demo)" };
+        var uploadDir = new Option<string?>("--upload") { Description = "first upload every image in this folder (recursively) to incoming/<folder name>/ (your own field images)" };
         // Introspection (optional): the key comes from the environment only, never from the command line (shell history, ps).
         var openAiEndpoint = new Option<string?>("--openai-endpoint") { Description = $"Azure OpenAI endpoint for longtail introspection (default: ${Settings.OpenAiEndpoint}; off when unset). Key from ${SecretSettings.OpenAiKey}, else Entra ID" };
         var openAiDeployment = new Option<string?>("--openai-deployment") { Description = $"vision chat deployment for introspection (default: ${Settings.OpenAiDeployment})" };
         var command = new Command("serve", "Run the pipeline locally: score new blobs in incoming/, generate batches for flagged ones.")
         {
-            connection, classifier, diffusion, threshold, images, untilIdle, scan, visibility, prefix, json, upload, export,
+            connection, classifier, diffusion, threshold, images, untilIdle, scan, visibility, prefix, json, upload, uploadDir, export,
             openAiEndpoint, openAiDeployment,
         };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
@@ -118,7 +104,8 @@ public static class ServeCommand
                     ai.Options.ApiKey is null ? "Entra ID" : "API key");
             log.LogInformation("Classifier {Version} loaded", host.Services.GetRequiredService<IImageScorer>().ModelVersion);
             await storage.EnsureCreatedAsync(ct);
-            if (parse.GetValue(upload) is > 0 and var n) await UploadFashionMnistAsync(storage, n, log, ct);
+            if (parse.GetValue(upload) is > 0 and var n) await FieldUploads.UploadFashionMnistAsync(storage, n, log, ct);
+            if (parse.GetValue(uploadDir) is { } dir) await FieldUploads.UploadFolderAsync(storage, dir, log, ct);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var service = host.Services.GetRequiredService<LocalHostService>();
             await host.RunAsync(ct); // disposes the host's services when it returns
