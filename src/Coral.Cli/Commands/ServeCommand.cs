@@ -107,14 +107,15 @@ public static class ServeCommand
             if (parse.GetValue(upload) is > 0 and var n) await FieldUploads.UploadFashionMnistAsync(storage, n, log, ct);
             if (parse.GetValue(uploadDir) is { } dir) await FieldUploads.UploadFolderAsync(storage, dir, log, ct);
             var clock = System.Diagnostics.Stopwatch.StartNew();
+            var started = DateTimeOffset.UtcNow;
             var service = host.Services.GetRequiredService<LocalHostService>();
             await host.RunAsync(ct); // disposes the host's services when it returns
             await service.ThrowIfFailedAsync();
-            var summary = await PipelineSummary.ReadAsync(storage, CancellationToken.None);
+            var summary = await PipelineSummary.ReadAsync(storage, CancellationToken.None, started);
             Console.WriteLine($"incoming {summary.Incoming}: scored {summary.Scored}, flagged {summary.Flagged}, rejected {summary.Rejected}, " +
                 $"failed {summary.Failed}; batches {summary.Batches} ({summary.SyntheticImages} images, {summary.ConsistentImages} consistent); " +
                 $"scoring {summary.ScoringSpan.TotalSeconds:F1} s, generation {summary.GenerationSpan.TotalSeconds:F1} s, total {clock.Elapsed.TotalSeconds:F1} s; " +
-                $"upload→score p50 {summary.UploadToScoreP50.TotalSeconds:F2} s, p95 {summary.UploadToScoreP95.TotalSeconds:F2} s");
+                $"upload→score p50 {summary.UploadToScoreP50.TotalSeconds:F2} s, p95 {summary.UploadToScoreP95.TotalSeconds:F2} s (from each blob's upload, or from serve's start if it was waiting)");
             string? exportDir = parse.GetValue(export) ?? (azurite is not null ? "runs/serve" : null);
             if (exportDir is not null)
             {

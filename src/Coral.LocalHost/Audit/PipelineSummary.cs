@@ -11,7 +11,9 @@ public sealed record PipelineSummary(int Incoming, int Scored, int Flagged, int 
     int ConsistentImages, TimeSpan ScoringSpan, TimeSpan GenerationSpan, IReadOnlyList<string> ReviewPages,
     TimeSpan UploadToScoreP50, TimeSpan UploadToScoreP95)
 {
-    public static async Task<PipelineSummary> ReadAsync(PipelineStorage s, CancellationToken ct)
+    /// <param name="hostStarted">When the host started: a blob waiting before then counts from then, so the figure measures
+    /// the pipeline, not how long the files sat in storage before it ran.</param>
+    public static async Task<PipelineSummary> ReadAsync(PipelineStorage s, CancellationToken ct, DateTimeOffset? hostStarted = null)
     {
         var uploaded = new Dictionary<string, DateTimeOffset>(); // jobId → upload time of that blob version
         await foreach (var b in s.Incoming.GetBlobsAsync(BlobTraits.None, BlobStates.None, null, ct))
@@ -28,7 +30,8 @@ public sealed record PipelineSummary(int Incoming, int Scored, int Flagged, int 
                 manifests.Add(PipelineJson.Deserialize<ReviewManifest>((await s.Manifests.GetBlobClient(b.Name).DownloadContentAsync(ct)).Value.Content, b.Name));
             else pages.Add(s.Manifests.GetBlobClient(b.Name).Uri.ToString());
         }
-        var latencies = records.Where(r => uploaded.ContainsKey(r.JobId)).Select(r => r.ScoredAt - uploaded[r.JobId]).Order().ToList();
+        DateTimeOffset Since(string jobId) => hostStarted is { } h && h > uploaded[jobId] ? h : uploaded[jobId];
+        var latencies = records.Where(r => uploaded.ContainsKey(r.JobId)).Select(r => r.ScoredAt - Since(r.JobId)).Order().ToList();
         static TimeSpan Percentile(List<TimeSpan> sorted, double p) => sorted.Count == 0 ? TimeSpan.Zero : sorted[(int)Math.Ceiling(p * sorted.Count) - 1];
         static TimeSpan Span(IEnumerable<DateTimeOffset> times) { var t = times.ToList(); return t.Count < 2 ? TimeSpan.Zero : t.Max() - t.Min(); }
         return new PipelineSummary(incoming, records.Count(r => r.Outcome is ScoreOutcome.Scored or ScoreOutcome.Flagged),
