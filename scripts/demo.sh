@@ -55,13 +55,16 @@ coral serve --upload-fashion-mnist "$IMAGES" --until-idle --export "$OUT" 2>&1 \
 echo
 echo "== 4. Review"
 coral review list > "$WORK/batches.tsv"
-{ printf 'job\tsource\tpredicted\tsignal\timages\tpending\tapproved\trejected\tinconsistent\n'; head -n 20 "$WORK/batches.tsv"; } | column -t -s $'\t'
+{ printf 'job\tsource\tpredicted\tsignal\timages\tpending\tapproved\trejected\tinconsistent\tnote\n'; head -n 20 "$WORK/batches.tsv"; } | column -t -s $'\t'
 [ "$(wc -l < "$WORK/batches.tsv")" -le 20 ] || echo "... $(wc -l < "$WORK/batches.tsv") batches in all"
-BATCHES=$(wc -l < "$WORK/batches.tsv")
-if [ "$BATCHES" -gt 0 ]; then
-  FIRST_JOB=$(head -n 1 "$WORK/batches.tsv" | cut -f1)
-  echo "approving every image of batch $FIRST_JOB (a reviewer would look at its page first):"
-  coral review approve "$FIRST_JOB" --reviewer demo
+# A batch whose every image is inconsistent with its target class is not worth approving: take the first other one.
+FIRST_JOB=$(awk -F '\t' '$10 == "ok" { print $1; exit }' "$WORK/batches.tsv")
+if [ -n "$FIRST_JOB" ]; then
+  echo "approving batch $FIRST_JOB, confirming each image's target class (a real reviewer looks at the page and"
+  echo "corrects classes with --set INDEX=CLASS or --class NAME; only confirmed labels reach curated/<class>/):"
+  coral review approve "$FIRST_JOB" --reviewer demo --confirm-targets
+elif [ "$(wc -l < "$WORK/batches.tsv")" -gt 0 ]; then
+  echo "every batch is all-inconsistent: nothing worth approving"
 else
   echo "no image was flagged, so there is nothing to review"
 fi

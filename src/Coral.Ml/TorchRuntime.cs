@@ -10,15 +10,28 @@ public static class TorchRuntime
 {
     private static readonly Lazy<bool> Loaded = new(Load);
 
+    /// <summary>Environment variable that sets libtorch's intra-op thread count (wins over every default).</summary>
+    public const string ThreadsVariable = "CORAL_TORCH_THREADS";
+
     /// <summary>Ensures libtorch is loaded; throws <see cref="TorchUnavailableException"/> with a fix if not.</summary>
     public static void EnsureLoaded() => _ = Loaded.Value;
+
+    /// <summary>
+    /// Hosts (serve, the Functions apps) run one torch thread unless <see cref="ThreadsVariable"/> says otherwise: with
+    /// two threads libtorch slows 10–40× when other work loads the cores; concurrency comes from requests instead.
+    /// </summary>
+    public static void UseHostDefaults()
+    {
+        EnsureLoaded();
+        if (!int.TryParse(Environment.GetEnvironmentVariable(ThreadsVariable), out int n) || n <= 0) torch.set_num_threads(1);
+    }
 
     private static bool Load()
     {
         try
         {
             using var probe = torch.zeros(1);
-            var threads = Environment.GetEnvironmentVariable("CORAL_TORCH_THREADS");
+            var threads = Environment.GetEnvironmentVariable(ThreadsVariable);
             if (int.TryParse(threads, out int n) && n > 0) torch.set_num_threads(n);
             return true;
         }

@@ -18,6 +18,7 @@ public static class GeneratorServices
         services.AddSingleton<ILongtailBatchGenerator>(sp =>
         {
             var models = sp.GetRequiredService<IOptions<ModelOptions>>().Value;
+            Coral.Ml.TorchRuntime.UseHostDefaults();
             return LtgBatchGenerator.Load(ModelPaths.Resolve(models.DiffusionPath), ModelPaths.Resolve(models.ClassifierPath));
         });
         return services;

@@ -71,24 +71,25 @@ public sealed class LtgBatchGenerator : ILongtailBatchGenerator, IDisposable
         Tensor x;
         try { x = _generator.DecodeSource(source, job.Source.Name); }
         catch (ImageDecodeException e) { throw new PermanentJobException(job.JobId, "source cannot be decoded: " + e.Message, e); }
-        int classIndex = job.Score.PredictedClass >= 0 && job.Score.PredictedClass < _generator.ClassNames.Count
-            ? job.Score.PredictedClass
-            : _generator.PredictClass(x);
-        var batch = _generator.Generate(new LtgRequest
+        if (job.Score.Probabilities.Length != _generator.ClassNames.Count)
+            throw new PermanentJobException(job.JobId, $"the score has {job.Score.Probabilities.Length} class probabilities, the generator {_generator.ClassNames.Count} classes");
+        var images = new List<GeneratedImage>(job.ImageCount);
+        int next = 0;
+        foreach (var (classIndex, count) in TargetClasses.Plan(job.Score, job.ImageCount))
         {
-            Source = x,
-            SourceName = job.Source.Name,
-            ClassIndex = classIndex,
-            Count = job.ImageCount,
-            Options = _options,
-            Seeds = Enumerable.Range(0, job.ImageCount).Select(job.SeedFor).ToArray(),
-        }, ct: ct);
-        var images = new List<GeneratedImage>(batch.Images.Count);
-        for (int i = 0; i < batch.Images.Count; i++)
-        {
-            var r = batch.Records[i];
-            images.Add(new GeneratedImage(ImageCodec.EncodePng(batch.Images[i]), r.Seed, r.SignalBefore ?? job.Score.Signal, r.SignalAfter,
-                r.ClassIndex, r.ClassName, r.ClassProbabilities, r.Consistent));
+            // Seeds by the image's index in the whole job, so a retried job asks for the same images.
+            var seeds = Enumerable.Range(next, count).Select(job.SeedFor).ToArray();
+            next += count;
+            var batch = _generator.Generate(new LtgRequest
+            {
+                Source = x, SourceName = job.Source.Name, ClassIndex = classIndex, Count = count, Options = _options, Seeds = seeds,
+            }, ct: ct);
+            for (int i = 0; i < batch.Images.Count; i++)
+            {
+                var r = batch.Records[i];
+                images.Add(new GeneratedImage(ImageCodec.EncodePng(batch.Images[i]), r.Seed, r.SignalBefore ?? job.Score.Signal, r.SignalAfter,
+                    r.ClassIndex, r.ClassName, r.ClassProbabilities, r.Consistent));
+            }
         }
         return images;
     }

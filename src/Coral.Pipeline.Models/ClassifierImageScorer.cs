@@ -35,10 +35,8 @@ public sealed class ClassifierImageScorer : IImageScorer, IDisposable
         string file = ClassifierBundle.ResolveFile(path);
         if (!File.Exists(file))
             throw new ModelUnavailableException($"classifier checkpoint {file} not found (train one with `coral train classifier`, or set {Names.Settings.ClassifierPath})");
-        string sha;
-        using (var s = File.OpenRead(file)) sha = Convert.ToHexStringLower(SHA256.HashData(s));
         var bundle = ClassifierBundle.Load(file);
-        return new ClassifierImageScorer(bundle, $"classifier-{sha[..12]}", maxInputBytes);
+        return new ClassifierImageScorer(bundle, ClassifierBundle.VersionOf(file), maxInputBytes);
     }
 
     public string ModelVersion { get; }

@@ -15,6 +15,8 @@ public sealed record ModelOptions
 {
     public string ClassifierPath { get; init; } = Defaults.ClassifierPath;
     public string DiffusionPath { get; init; } = Defaults.DiffusionPath;
+    /// <summary>"onnxruntime" (default: the exported graph, no libtorch) or "torchsharp" (the checkpoint itself).</summary>
+    public string ScoringRuntime { get; init; } = Defaults.ScoringRuntime;
 }
 
 /// <summary>Registrations of the model adapters, on top of <see cref="PipelineServices.AddCoralPipeline"/>.</summary>
@@ -24,10 +26,25 @@ public static class ModelServices
     public static IServiceCollection AddCoralScorer(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddCoralPipeline(configuration).AddModelOptions(configuration);
-        services.AddSingleton<IImageScorer>(sp => ClassifierImageScorer.Load(
-            ModelPaths.Resolve(sp.GetRequiredService<IOptions<ModelOptions>>().Value.ClassifierPath),
-            sp.GetRequiredService<IOptions<ScoringOptions>>().Value.MaxInputBytes));
+        services.AddSingleton<IImageScorer>(sp =>
+        {
+            var models = sp.GetRequiredService<IOptions<ModelOptions>>().Value;
+            string path = ModelPaths.Resolve(models.ClassifierPath);
+            long maxBytes = sp.GetRequiredService<IOptions<ScoringOptions>>().Value.MaxInputBytes;
+            return models.ScoringRuntime.ToLowerInvariant() switch
+            {
+                "onnxruntime" => OnnxImageScorer.Load(path, maxBytes),
+                "torchsharp" => LoadTorch(path, maxBytes),
+                var other => throw new ModelUnavailableException($"{Settings.ScoringRuntime}: '{other}' is not a scoring runtime (onnxruntime or torchsharp)"),
+            };
+        });
         return services;
+    }
+
+    private static ClassifierImageScorer LoadTorch(string path, long maxBytes)
+    {
+        Coral.Ml.TorchRuntime.UseHostDefaults();
+        return ClassifierImageScorer.Load(path, maxBytes);
     }
 
     public static IServiceCollection AddModelOptions(this IServiceCollection services, IConfiguration configuration)

@@ -17,11 +17,11 @@ public class ImageFolderDatasetTests
     {
         using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
         bitmap.Erase(new SKColor(200, 100, 50));
-        using var data = bitmap.PeekPixels().Encode(SKEncodedImageFormat.Jpeg, 90);
+        using var data = bitmap.PeekPixels().Encode(SKEncodedImageFormat.Jpeg, 90)!;
         return data.ToArray();
     }
 
-    private static readonly ImageFolderOptions Rgb8 = new() { Width = 8, Height = 8 };
+    private static readonly ImageFolderOptions Rgb8 = new() { Width = 8, Height = 8, Channels = 3 };
 
     /// <summary>bird: 2 PNG; cat: 1 PNG + 1 JPG (upper-case extension); dog: 1 JPEG; plus files and folders to ignore.</summary>
     private static TempDir Tree()
@@ -111,5 +111,34 @@ public class ImageFolderDatasetTests
         dir.Write("a/bad.png", [1, 2, 3]);
         var allBad = () => ImageFolderDataset.Load(dir.Path, Rgb8 with { SkipBadFiles = true });
         allBad.Should().ThrowExactly<DatasetFormatException>().WithMessage("*none of the 1 image files could be read*bad.png*");
+    }
+
+    [Fact]
+    public void Without_a_size_the_images_own_size_is_kept_and_gray_folders_load_as_one_channel()
+    {
+        using var dir = new TempDir();
+        dir.Write("b/1.png", ImageCodec.EncodePng(Solid(1, 12, 10, 0.3f)));
+        dir.Write("a/2.png", ImageCodec.EncodePng(Solid(1, 12, 10, 0.6f)));
+        var ds = ImageFolderDataset.Load(dir.Path, new ImageFolderOptions());
+        (ds.Images.Channels, ds.Images.Height, ds.Images.Width).Should().Be((1, 12, 10));
+        var expected = new byte[120];
+        ImageCodec.Quantize(Solid(1, 12, 10, 0.6f), expected);
+        ds.Images.Image(0).ToArray().Should().Equal(expected, "class a (ordinal first) holds 2.png, unchanged at its own size");
+
+        dir.Write("b/3.jpeg", Jpeg(12, 10));   // colour: the whole folder becomes RGB
+        var rgb = ImageFolderDataset.Load(dir.Path, new ImageFolderOptions());
+        (rgb.Images.Channels, rgb.Images.Height, rgb.Images.Width).Should().Be((3, 12, 10));
+    }
+
+    [Fact]
+    public void Mixed_sizes_without_a_size_are_one_error_naming_two_files()
+    {
+        using var dir = new TempDir();
+        dir.Write("a/small.png", ImageCodec.EncodePng(Solid(3, 8, 8, 0.3f)));
+        dir.Write("a/wide.png", ImageCodec.EncodePng(Solid(3, 8, 16, 0.3f)));
+        var act = () => ImageFolderDataset.Load(dir.Path, new ImageFolderOptions());
+        act.Should().ThrowExactly<DatasetFormatException>()
+            .WithMessage("*images differ in size*small.png is 8x8*wide.png is 16x8*give a size*");
+        ImageFolderDataset.Load(dir.Path, new ImageFolderOptions { Width = 8, Height = 8 }).Images.Count.Should().Be(2);
     }
 }

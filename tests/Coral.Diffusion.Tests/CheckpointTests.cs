@@ -46,6 +46,19 @@ public class CheckpointTests
         act.Should().Throw<DiffusionInputException>().Which.Input.Should().Be(dir);
     }
 
+    [Fact]
+    public void Resume_with_data_of_another_shape_names_both_shapes()
+    {
+        var (x, y) = TestNets.Data();
+        using var _ = x;
+        string dir = Directory.CreateTempSubdirectory("coral-shape-").FullName;
+        using (var t = new DiffusionTrainer(TestNets.TinyOptions(coral: false, steps: 2), x, y, dir)) t.Run();
+        using var rgb = rand(24, 3, 8, 8) * 2 - 1;
+        var opts = TestNets.TinyOptions(coral: false, steps: 2) with { Network = TestNets.Tiny with { ImageChannels = 3 } };
+        var act = () => new DiffusionTrainer(opts, rgb, y, dir);
+        act.Should().Throw<DiffusionInputException>().Where(e => e.Message.Contains("1x8x8") && e.Message.Contains("3x8x8"));
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

@@ -82,6 +82,37 @@ public class CoralTests
     }
 
     [Fact]
+    public void Default_weight_is_the_public_codes_effective_weight()
+    {
+        // 0.5 (w) · 0.1 (τ, applied a second time) · E_u[exp((1 − u)/0.3)] = 0.05 · 0.3 · (e^{1/0.3} − 1) ≈ 0.405.
+        var o = new CoralOptions();
+        o.EffectiveWeight.Should().BeApproximately(0.05 * 0.3 * (Math.Exp(1 / 0.3) - 1), 1e-12);
+        o.EffectiveWeight.Should().BeInRange(0.40, 0.41);
+        // The paper's Table 3 reading (w 0.01, τ_r 1, no extra τ) is about 24× weaker.
+        var paper = new CoralOptions { Weight = 0.01, TimeTemperature = 1.0, ScaleByTemperature = false };
+        (o.EffectiveWeight / paper.EffectiveWeight).Should().BeInRange(23, 24.5);
+        // Numerical mean of λ over t agrees with the closed form.
+        double mean = Enumerable.Range(0, 1000).Average(t => o.ExtraScale * o.Lambda(t, 1000));
+        mean.Should().BeApproximately(o.EffectiveWeight, 0.01 * o.EffectiveWeight);
+    }
+
+    [Fact]
+    public void Batch_mean_reduction_gives_every_anchor_the_same_weight()
+    {
+        var (x, y) = TestNets.Data();
+        using var _ = x;
+        // Same data, two reductions: both train (finite, positive CORAL term) and differ only in how λ is spread.
+        foreach (var reduction in new[] { LambdaReduction.BatchMean, LambdaReduction.PerSample })
+        {
+            var opts = TestNets.TinyOptions(coral: true) with { Coral = new CoralOptions { ProjectionDim = 8, Reduction = reduction } };
+            using var trainer = new Coral.Diffusion.Training.DiffusionTrainer(opts, x, y, Directory.CreateTempSubdirectory("coral-red-").FullName);
+            var (l, _, c) = trainer.TrainStep(0);
+            double.IsFinite(l).Should().BeTrue();
+            c.Should().BeGreaterThan(0, $"{reduction}");
+        }
+    }
+
+    [Fact]
     public void Bad_coral_options_are_typed_errors()
     {
         var act = () => new CoralOptions { Temperature = 0 }.Validate();

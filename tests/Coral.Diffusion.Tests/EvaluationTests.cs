@@ -6,6 +6,22 @@ namespace Coral.Diffusion.Tests;
 public class EvaluationTests
 {
     [Fact]
+    public void Evaluator_refuses_a_judge_or_test_set_of_another_shape_naming_both()
+    {
+        using var model = Guidance.TinyModels.Diffusion();
+        var test8 = new Coral.Data.LabeledImages(new byte[6 * 64], [0, 1, 2, 0, 1, 2], 1, 8, 8, ["a", "b", "c"]);
+        var test16 = new Coral.Data.LabeledImages(new byte[6 * 256], [0, 1, 2, 0, 1, 2], 1, 16, 16, ["a", "b", "c"]);
+        string dir = Directory.CreateTempSubdirectory("coral-eval-shape-").FullName;
+        var o = new GenerationEvalOptions { SamplesPerClass = 2, Steps = 2 };
+        using (var judge16 = Guidance.TinyModels.Classifier(height: 16))
+            new GenerationEvaluator(judge16, test16).Invoking(e => e.Evaluate(model, "m", o, dir))
+                .Should().Throw<DiffusionInputException>().Where(e => e.Input == "judge" && e.Message.Contains("1x16x16") && e.Message.Contains("1x8x8"));
+        using (var judge8 = Guidance.TinyModels.Classifier(height: 8))
+            new GenerationEvaluator(judge8, test16).Invoking(e => e.Evaluate(model, "m", o, dir))
+                .Should().Throw<DiffusionInputException>().Where(e => e.Input == "data" && e.Message.Contains("1x16x16") && e.Message.Contains("1x8x8"));
+    }
+
+    [Fact]
     public void Frechet_distance_matches_closed_forms()
     {
         using var scope = NewDisposeScope();

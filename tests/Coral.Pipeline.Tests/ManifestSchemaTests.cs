@@ -36,7 +36,7 @@ public class ManifestSchemaTests(AzuriteFixture azurite)
         var json = await GeneratedManifestJsonAsync(azurite, async (s, jobId) =>
         {
             var review = new Review.ReviewService(s);
-            await review.SetStatusAsync(jobId, [0], ReviewStatus.Approved, "alice", default);
+            await review.SetStatusAsync(jobId, [0], ReviewStatus.Approved, "alice", default, new Review.ClassLabels { ConfirmTargets = true, Source = Coral.Testing.FakeImageScorer.Classes[0] });
             await review.SetStatusAsync(jobId, [1], ReviewStatus.Rejected, "bob", default);
         });
         (await Schema()).Validate(json).Should().BeEmpty();

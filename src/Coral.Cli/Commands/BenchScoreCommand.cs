@@ -33,14 +33,18 @@ public static class BenchScoreCommand
                 GitCommit = GitInfo.Commit(), Command = ClassifierCliOptions.CommandLine(),
             };
             AtomicFile.WriteAllText(parse.GetValue(output)!, Json.Serialize(report));
-            var table = new Table().AddColumns("mode", "batch", "images/s", "MFLOP/image", "GFLOP/s", "of matmul roof");
+            var table = new Table().AddColumns("runtime", "threads", "mode", "batch", "images/s", "MFLOP/image", "GFLOP/s", "of matmul roof");
             foreach (var r in report.Rows)
-                table.AddRow(Markup.Escape(r.Mode), r.BatchSize.ToString(), $"{r.ImagesPerSecond:F0}", $"{r.MflopPerImage:F2}", $"{r.AchievedGflops:F2}", $"{r.FractionOfMatmul:P1}");
+                table.AddRow(r.Runtime, r.Threads.ToString(), Markup.Escape(r.Mode), r.BatchSize.ToString(),
+                    $"{r.ImagesPerSecond:F0}", $"{r.MflopPerImage:F2}", $"{r.AchievedGflops:F2}", $"{r.FractionOfMatmul:P1}");
             AnsiConsole.Write(table);
             string Mark(bool ok) => ok ? "[green]met[/]" : "[red]missed[/]";
             AnsiConsole.MarkupLine($"matmul roof {report.MatmulGflops:F1} GFLOP/s ({report.TorchThreads} torch threads, load {Markup.Escape(report.LoadAverageAtStart)})");
             AnsiConsole.MarkupLine($"≥ 2000 images/s at batch 256: {Mark(report.MeetsImagesPerSecond)}; ≥ 30% of roof: {Mark(report.MeetsFractionOfMatmul)}; " +
                 $"RSS {report.RssAfter2kBytes / 1048576.0:F1} → {report.RssAfter20kBytes / 1048576.0:F1} MiB ({report.RssGrowth:+0.0%;-0.0%}, peak {report.RssPeakGrowth:+0.0%;-0.0%}): {Mark(report.MeetsRss)}");
+            if (report.OnnxOverTorchOneThread is double sp)
+                AnsiConsole.MarkupLine($"ONNX Runtime / TorchSharp at one thread: {sp:F2}× (target ≥ 4: {Mark(report.MeetsOnnxSpeedup == true)}); " +
+                    $"ONNX Runtime {report.OnnxFractionOfMatmul:P1} of the matmul roof (target ≥ 50%: {Mark(report.MeetsOnnxFraction == true)})");
             return 0;
         }
     }

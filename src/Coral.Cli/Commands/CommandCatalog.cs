@@ -17,5 +17,6 @@ public static class CommandCatalog
         yield return CommandGroups.Train;
         yield return CommandGroups.Eval;
         yield return CommandGroups.Bench;
+        yield return ExportCommand.Create();
     }
 }

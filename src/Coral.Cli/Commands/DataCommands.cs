@@ -4,30 +4,41 @@ using Spectre.Console;
 
 namespace Coral.Cli.Commands;
 
-/// <summary>`coral data report`: class counts of a (long-tailed) dataset split.</summary>
+/// <summary>`coral data report`: what a --data folder holds: shape, classes, counts per class, groups, skipped files.</summary>
 public static class DataCommands
 {
     public static Command Create()
     {
-        var data = new Command("data", "Inspect datasets and long-tailed splits.");
-        var dir = new Option<string>("--data") { Description = "Fashion-MNIST folder (IDX files)", DefaultValueFactory = _ => FashionMnist.DefaultDirectory };
-        var imbalance = new Option<double>("--imbalance") { Description = "ρ = n_min/n_max of the long-tailed split (1 = full set)", DefaultValueFactory = _ => 0.01 };
-        var seed = new Option<int>("--seed") { Description = "seed of the long-tailed subsampling", DefaultValueFactory = _ => 0 };
-        var report = new Command("report", "Print counts per class and head/middle/tail groups.") { dir, imbalance, seed };
-        report.SetAction(parse =>
+        var group = new Command("data", "Inspect datasets and long-tailed splits.");
+        var data = new DataCliOptions();
+        var seed = new Option<int>("--seed") { Description = "seed of the long-tailed subsampling and of the test split", DefaultValueFactory = _ => 0 };
+        var report = new Command("report", "Print shape, counts per class (train / test) and head/middle/tail groups.") { seed };
+        data.AddTo(report);
+        report.SetAction(parse => CliErrors.RunAsync(() => Task.FromResult(Report(DataSource.Load(data.Read(parse, parse.GetValue(seed))), parse.GetValue(data.Imbalance), parse.GetValue(seed)))));
+        group.Subcommands.Add(report);
+        return group;
+    }
+
+    private static int Report(Dataset ds, double? imbalance, int seed)
+    {
+        double rho = imbalance ?? ds.DefaultImbalance;
+        var train = rho >= 1 ? ds.Train : LongTailSplit.Apply(ds.Train, rho, seed);
+        var counts = train.CountsPerClass();
+        var testCounts = ds.Test.CountsPerClass();
+        var groups = LongTailSplit.Groups(counts);
+        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(ds.Name)}[/]: {Markup.Escape(ds.Description)}");
+        AnsiConsole.MarkupLine($"shape {ds.Shape}, {ds.ClassNames.Count} classes{(rho < 1 ? $", long-tailed subsample ρ={rho}" : "")}");
+        var table = new Table().AddColumns("class", "name", "train", "test", "group");
+        for (int k = 0; k < train.NumClasses; k++)
+            table.AddRow(k.ToString(), Markup.Escape(train.ClassNames[k]), counts[k].ToString(), testCounts[k].ToString(), groups[k].ToString());
+        table.AddRow("", "[bold]total[/]", $"[bold]{train.Count}[/]", $"[bold]{ds.Test.Count}[/]", "");
+        AnsiConsole.Write(table);
+        if (ds.Skipped.Count > 0)
         {
-            var full = FashionMnist.Load(FashionMnist.Split.Train, parse.GetValue(dir));
-            var lt = LongTailSplit.Apply(full, parse.GetValue(imbalance), parse.GetValue(seed));
-            var counts = lt.CountsPerClass();
-            var groups = LongTailSplit.Groups(counts);
-            var table = new Table().AddColumns("class", "name", "count", "group");
-            for (int k = 0; k < lt.NumClasses; k++)
-                table.AddRow(k.ToString(), Markup.Escape(lt.ClassNames[k]), counts[k].ToString(), groups[k].ToString());
-            table.AddRow("", "[bold]total[/]", $"[bold]{lt.Count}[/]", "");
-            AnsiConsole.Write(table);
-            return 0;
-        });
-        data.Subcommands.Add(report);
-        return data;
+            AnsiConsole.MarkupLine($"[yellow]skipped {ds.Skipped.Count} unreadable file(s)[/]:");
+            foreach (var s in ds.Skipped.Take(20)) AnsiConsole.MarkupLine($"  {Markup.Escape(s.Path)}: {Markup.Escape(s.Reason)}");
+            if (ds.Skipped.Count > 20) AnsiConsole.MarkupLine($"  … and {ds.Skipped.Count - 20} more");
+        }
+        return 0;
     }
 }

@@ -38,18 +38,20 @@ public static class ReviewCommand
         var list = new Command("list", "One line per batch with its review counts.") { connection, prefix };
         list.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
-            var table = new Table().AddColumns("job", "source", "predicted", "signal", "images", "pending", "approved", "rejected", "inconsistent");
+            var table = new Table().AddColumns("job", "source", "predicted", "signal", "images", "pending", "approved", "rejected", "inconsistent", "note");
             var all = await new ReviewService(Storage(parse, connection, prefix)).ListAsync(ct);
             if (Console.IsOutputRedirected)
             {
                 // Scripts get whole ids, one batch per line, not a table wrapped to an unknown width.
                 foreach (var m in all)
-                    Console.WriteLine(string.Join('\t', m.JobId, m.SourceName, m.PredictedLabel, ReviewPage.Number(m.Signal), m.Images, m.Pending, m.Approved, m.Rejected, m.Inconsistent));
+                    Console.WriteLine(string.Join('\t', m.JobId, m.SourceName, m.PredictedLabel, ReviewPage.Number(m.Signal), m.Images, m.Pending, m.Approved, m.Rejected, m.Inconsistent,
+                        m.AllInconsistent ? "all-inconsistent" : "ok"));
                 return 0;
             }
             foreach (var m in all)
                 table.AddRow(Markup.Escape(m.JobId), Markup.Escape(m.SourceName), Markup.Escape(m.PredictedLabel), ReviewPage.Number(m.Signal),
-                    m.Images.ToString(), m.Pending.ToString(), m.Approved.ToString(), m.Rejected.ToString(), m.Inconsistent.ToString());
+                    m.Images.ToString(), m.Pending.ToString(), m.Approved.ToString(), m.Rejected.ToString(), m.Inconsistent.ToString(),
+                    m.AllInconsistent ? "[red]all inconsistent[/]" : "");
             AnsiConsole.Write(table);
             return 0;
         }));
@@ -70,19 +72,43 @@ public static class ReviewCommand
             var job = new Argument<string>("job") { Description = "job id" };
             var imageOpt = new Option<int[]>("--image") { Description = "image index (repeatable; default: every image)", AllowMultipleArgumentsPerToken = true };
             var reviewer = new Option<string>("--reviewer") { Description = "who reviews", DefaultValueFactory = _ => Environment.UserName };
+            var cls = new Option<string?>("--class") { Description = "the class every approved image shows (a flagged image's class is unknown: you confirm it)" };
+            var set = new Option<string[]>("--set") { Description = "INDEX=CLASS for one image (repeatable; overrides --class)", AllowMultipleArgumentsPerToken = true };
+            var confirm = new Option<bool>("--confirm-targets") { Description = "confirm each image's target class as the review page shows it" };
+            var sourceClass = new Option<string?>("--source-class") { Description = "the class of the flagged source image" };
             var cmd = new Command(name, $"Mark images {status.ToString().ToLowerInvariant()}" +
-                (status == ReviewStatus.Approved ? " and copy them to curated/<class>/." : " (removes any curated copy).")) { job, imageOpt, reviewer, connection, prefix };
+                (status == ReviewStatus.Approved ? " and copy them to curated/<confirmed class>/ (needs --class, --set or --confirm-targets)." : " (removes any curated copy)."))
+            { job, imageOpt, reviewer, cls, set, confirm, sourceClass, connection, prefix };
             cmd.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
             {
+                var labels = new ClassLabels
+                {
+                    All = parse.GetValue(cls), PerImage = ParseSet(parse.GetValue(set) ?? []), ConfirmTargets = parse.GetValue(confirm),
+                    Source = parse.GetValue(sourceClass),
+                };
                 var m = await new ReviewService(Storage(parse, connection, prefix)).SetStatusAsync(parse.GetValue(job)!,
-                    parse.GetValue(imageOpt) ?? [], status, parse.GetValue(reviewer) ?? "unknown", ct);
+                    parse.GetValue(imageOpt) ?? [], status, parse.GetValue(reviewer) ?? "unknown", ct, labels);
                 AnsiConsole.MarkupLine($"[green]{Markup.Escape(m.JobId)}[/]: " +
-                    string.Join(", ", m.Images.Select(i => $"{i.Index}={i.Status.ToString().ToLowerInvariant()}")));
+                    string.Join(", ", m.Images.Select(i => $"{i.Index}={i.Status.ToString().ToLowerInvariant()}{(i.ConfirmedClass is { } c ? $" ({Markup.Escape(c)})" : "")}")));
                 return 0;
             }));
             review.Subcommands.Add(cmd);
         }
         return review;
+    }
+
+    /// <summary>"3=Bag" pairs → image index → class; a malformed pair is an input error naming it.</summary>
+    private static Dictionary<int, string> ParseSet(string[] pairs)
+    {
+        var result = new Dictionary<int, string>();
+        foreach (var pair in pairs)
+        {
+            int eq = pair.IndexOf('=');
+            if (eq <= 0 || !int.TryParse(pair[..eq], out int index) || eq == pair.Length - 1)
+                throw new ArgumentException($"--set: '{pair}' is not INDEX=CLASS (for example 3=Bag)");
+            result[index] = pair[(eq + 1)..];
+        }
+        return result;
     }
 
     public static Command CreateQueue()

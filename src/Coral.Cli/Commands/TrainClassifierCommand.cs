@@ -9,15 +9,15 @@ using Spectre.Console;
 namespace Coral.Cli.Commands;
 
 /// <summary>
-/// `coral train classifier`: K-member CNN ensemble on a long-tailed split, epistemic head, calibration and
-/// model card, saved as one bundle. `--judge` trains the independent single network on the full balanced set.
+/// `coral train classifier`: K-member CNN ensemble on your images (or a long-tailed Fashion-MNIST split), epistemic
+/// head, calibration and model card, saved as one bundle. `--judge` trains the independent single network on the full set.
 /// </summary>
 public static class TrainClassifierCommand
 {
     public static Command Create()
     {
-        var data = ClassifierCliOptions.Data();
-        var imbalance = new Option<double>("--imbalance") { Description = "ρ = n_min/n_max of the long-tailed split (1 = full balanced set)", DefaultValueFactory = _ => 0.01 };
+        var data = new DataCliOptions();
+        var heldOutFraction = new Option<double>("--held-out") { Description = "share of each class of the training split held out for the epistemic head and the flag calibration", DefaultValueFactory = _ => new RecipeOptions().HeldOutFraction };
         var members = new Option<int>("--members") { Description = "ensemble members K (member 0 is the deployed classifier)", DefaultValueFactory = _ => 4 };
         var seed = new Option<int>("--seed") { Description = "seed of the split, initialisation and data order", DefaultValueFactory = _ => 0 };
         var epochs = new Option<int>("--epochs") { Description = "epochs per member", DefaultValueFactory = _ => 4 };
@@ -29,11 +29,14 @@ public static class TrainClassifierCommand
         var flagRate = new Option<double>("--flag-rate") { Description = "share of the held-out reference set to flag", DefaultValueFactory = _ => 0.05 };
         var flagSignal = new Option<string>("--flag-signal") { Description = "signal that decides the flag", DefaultValueFactory = _ => "epistemic-head" };
         var judge = new Option<bool>("--judge") { Description = "independent judge: one network, full balanced set, no head (sets --imbalance 1 --members 1)" };
+        var degrade = new Option<bool>("--degrade") { Description = "train on sampler-like degradations (blur, noise); on by default with --judge" };
+        var conv = new Option<string?>("--conv") { Description = "conv widths 'c1,c2' of the CNN (default 16,32; 32,64 with --judge)" };
         var maxTrain = new Option<int?>("--max-train") { Description = "use at most this many training images (quick runs)" };
         var cmd = new Command("classifier", "Train the classifier bundle (ensemble, epistemic head, calibration, model card).")
         {
-            data, imbalance, members, seed, epochs, batch, lr, outDir, checkpoints, resume, flagRate, flagSignal, judge, maxTrain,
+            heldOutFraction, members, seed, epochs, batch, lr, outDir, checkpoints, resume, flagRate, flagSignal, judge, degrade, conv, maxTrain,
         };
+        data.AddTo(cmd);
         cmd.SetAction(parse => CliErrors.RunAsync(() => Task.FromResult(Run(parse))));
         return cmd;
 
@@ -45,14 +48,16 @@ public static class TrainClassifierCommand
             string ckptDir = parse.GetValue(checkpoints) ?? Path.Combine("artifacts", "train-classifier", Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(output))));
             var options = new RecipeOptions
             {
-                DataDirectory = parse.GetValue(data)!,
-                Imbalance = isJudge ? 1 : parse.GetValue(imbalance),
+                Data = data.Read(parse, parse.GetValue(seed)),
+                Imbalance = isJudge ? 1 : parse.GetValue(data.Imbalance),
+                HeldOutFraction = parse.GetValue(heldOutFraction),
                 Members = isJudge ? 1 : parse.GetValue(members),
                 Seed = parse.GetValue(seed),
                 WithHead = !isJudge,
                 FlagRate = parse.GetValue(flagRate),
                 FlagSignal = LongtailSignals.Parse(parse.GetValue(flagSignal)!),
                 MaxTrainImages = parse.GetValue(maxTrain),
+                ConvWidths = ParseConv(parse.GetValue(conv) ?? (isJudge ? "32,64" : null)),
                 Kind = isJudge ? "judge" : "classifier",
                 Purpose = isJudge
                     ? "independent judge: penultimate features for classifier-feature FID and class consistency of generated images"
@@ -61,11 +66,13 @@ public static class TrainClassifierCommand
                 Train = new TrainOptions
                 {
                     Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(batch), LearningRate = parse.GetValue(lr),
-                    CheckpointDir = ckptDir, Resume = parse.GetValue(resume),
+                    CheckpointDir = ckptDir, Resume = parse.GetValue(resume), Degrade = isJudge || parse.GetValue(degrade),
                 },
             };
             using var bundle = SpectreProgress.Run(p => ClassifierRecipe.Train(options, p));
             bundle.Save(output);
+            // The scorer runs the same graph in ONNX Runtime: written with every bundle so the two never drift apart.
+            if (!isJudge) Coral.Ml.Export.BundleOnnxExporter.Save(bundle, ExportCommand.DefaultPath(output), ClassifierBundle.VersionOf(output));
             var card = bundle.Card;
             var table = new Table().AddColumns("class", "name", "train count", "group", "test accuracy");
             for (int k = 0; k < bundle.NumClasses; k++)
@@ -78,5 +85,13 @@ public static class TrainClassifierCommand
             AnsiConsole.MarkupLine($"saved [green]{Markup.Escape(ClassifierBundle.ResolveFile(output))}[/] ({new FileInfo(ClassifierBundle.ResolveFile(output)).Length / 1024} KiB)");
             return 0;
         }
+    }
+
+    private static (int, int)? ParseConv(string? text)
+    {
+        if (text is null) return null;
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        if (parts.Length == 2 && int.TryParse(parts[0], out int a) && int.TryParse(parts[1], out int b) && a > 0 && b > 0) return (a, b);
+        throw new ArgumentException($"--conv: '{text}' is not two positive widths like 32,64");
     }
 }

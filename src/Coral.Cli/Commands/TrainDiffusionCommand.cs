@@ -15,15 +15,13 @@ public static class TrainDiffusionCommand
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "Fashion-MNIST folder (IDX files)", DefaultValueFactory = _ => FashionMnist.DefaultDirectory };
-        var imbalance = new Option<double>("--imbalance") { Description = "ρ = n_min/n_max of the long-tailed split (1 = full set)", DefaultValueFactory = _ => 0.01 };
+        var data = new DataCliOptions();
         var splitSeed = new Option<int>("--split-seed") { Description = "seed of the long-tailed subsampling (same data for every run)", DefaultValueFactory = _ => 0 };
         var coral = new Option<bool>("--coral") { Description = "add the CORAL SupCon loss on the bottleneck (off: plain DDPM)", DefaultValueFactory = _ => false };
         var steps = new Option<int>("--steps") { Description = "optimisation steps", DefaultValueFactory = _ => 2000 };
         var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 64 };
         var seed = new Option<int>("--seed") { Description = "training seed (init, batches, noise)", DefaultValueFactory = _ => 0 };
         var outDir = new Option<string>("--out") { Description = "run folder: checkpoint/ (resumed if present) and model/", Required = true };
-        var resolution = new Option<int>("--resolution") { Description = "image size the network works at (0 = the data's own size; another value resizes)", DefaultValueFactory = _ => 0 };
         var balance = new Option<ClassBalance>("--balance") { Description = "class frequency in batches: None (as the data), SquareRoot, Balanced", DefaultValueFactory = _ => new TrainOptions().Balance };
         var channels = new Option<int>("--channels") { Description = "U-Net base channels", DefaultValueFactory = _ => 32 };
         var mult = new Option<string>("--mult") { Description = "channel multipliers per level, comma-separated", DefaultValueFactory = _ => "1,2,2" };
@@ -47,17 +45,18 @@ public static class TrainDiffusionCommand
         var creduce = new Option<LambdaReduction>("--coral-reduction") { Description = "BatchMean (public code) or PerSample (paper's formula)", DefaultValueFactory = _ => coralDefaults.Reduction };
         var cdim = new Option<int>("--coral-proj-dim") { Description = "projection head output size", DefaultValueFactory = _ => coralDefaults.ProjectionDim };
 
-        var cmd = new Command("diffusion", "Train a class-conditional diffusion model (CORAL with --coral) on Fashion-MNIST-LT.")
+        var cmd = new Command("diffusion", "Train a class-conditional diffusion model (CORAL with --coral) on your images at their own size.")
         {
-            data, imbalance, splitSeed, coral, steps, batch, seed, outDir, resolution, channels, mult, resBlocks, dropout, lr,
+            splitSeed, coral, steps, batch, seed, outDir, channels, mult, resBlocks, dropout, lr,
             optimizer, weightDecay, warmup, clip, emaDecay, labelDrop, ckptEvery, schedule, timesteps, cw, ctau, ctaur, cscale, creduce, cdim, balance,
         };
+        data.AddTo(cmd);
         cmd.SetAction((parse, ct) => CliErrors.RunAsync(() => Task.Run(() =>
         {
             TorchRuntime.EnsureLoaded();
-            var full = FashionMnist.Load(FashionMnist.Split.Train, parse.GetValue(data));
-            double rho = parse.GetValue(imbalance);
-            var set = rho >= 1 ? full : LongTailSplit.Apply(full, rho, parse.GetValue(splitSeed));
+            var ds = DataSource.Load(data.Read(parse, parse.GetValue(splitSeed)));
+            double rho = parse.GetValue(data.Imbalance) ?? ds.DefaultImbalance;
+            var set = rho >= 1 ? ds.Train : LongTailSplit.Apply(ds.Train, rho, parse.GetValue(splitSeed));
             var options = new TrainOptions
             {
                 Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), Seed = parse.GetValue(seed), Balance = parse.GetValue(balance),
@@ -67,7 +66,7 @@ public static class TrainDiffusionCommand
                 Schedule = parse.GetValue(schedule), Timesteps = parse.GetValue(timesteps),
                 Network = new UNetConfig
                 {
-                    ImageChannels = set.Channels, Resolution = parse.GetValue(resolution) is > 0 and var r ? r : NativeSize(set), BaseChannels = parse.GetValue(channels),
+                    ImageChannels = set.Channels, Resolution = NativeSize(set), BaseChannels = parse.GetValue(channels),
                     Multipliers = ParseMultipliers(parse.GetValue(mult)!), ResBlocksPerLevel = parse.GetValue(resBlocks),
                     Dropout = parse.GetValue(dropout), NumClasses = set.NumClasses,
                 },
@@ -84,7 +83,7 @@ public static class TrainDiffusionCommand
             using var images = TrainingData.ToTensor(set, options.Network.Resolution);
             using var trainer = new DiffusionTrainer(options, images, set.Labels, run);
             string arm = options.Coral.Enabled ? "CORAL" : "plain DDPM";
-            AnsiConsole.MarkupLine($"[bold]{arm}[/] on {set.Count} images (ρ={rho}), {trainer.Model.ParameterCount():N0} parameters, " +
+            AnsiConsole.MarkupLine($"[bold]{arm}[/] on {set.Count} images of {Markup.Escape(ds.Name)} (ρ={rho}), {trainer.Model.ParameterCount():N0} parameters, " +
                 $"{options.Network.ImageChannels}x{options.Network.Resolution}x{options.Network.Resolution}, {options.Balance} batches, " +
                 $"CORAL effective weight {(options.Coral.Enabled ? options.Coral.EffectiveWeight : 0):F3}; {(trainer.Step > 0 ? $"resuming at step {trainer.Step}" : "from scratch")} → {Markup.Escape(run)}");
             var finalState = RunWithProgress(trainer, options.Steps, ct);
@@ -93,18 +92,18 @@ public static class TrainDiffusionCommand
             var last = finalState.History.Count > 0 ? finalState.History[^1] : [0, 0, 0, 0];
             var card = new DiffusionModelCard
             {
-                Name = $"fmnist-lt{rho}-{(options.Coral.Enabled ? "coral" : "ddpm")}-s{options.Seed}",
+                Name = $"{ds.Name}{(rho < 1 ? $"-lt{rho}" : "")}-{(options.Coral.Enabled ? "coral" : "ddpm")}-{options.Balance.ToString().ToLowerInvariant()}-c{options.Network.BaseChannels}-s{options.Seed}",
                 Network = options.Network, Schedule = options.Schedule, Timesteps = options.Timesteps,
                 ClassNames = [.. set.ClassNames], Training = options, StepsTrained = finalState.Step, TrainSeconds = finalState.Seconds,
                 Data = new Dictionary<string, object>
                 {
-                    ["dataset"] = "Fashion-MNIST train (Zalando, MIT)", ["imbalance"] = rho, ["splitSeed"] = parse.GetValue(splitSeed),
+                    ["dataset"] = ds.Description, ["imbalance"] = rho, ["splitSeed"] = parse.GetValue(splitSeed), ["shape"] = ds.Shape,
                     ["countsPerClass"] = set.CountsPerClass(), ["images"] = set.Count,
                 },
                 FinalLosses = new Dictionary<string, double> { ["loss"] = last[1], ["diffusion"] = last[2], ["coral"] = last[3] },
                 CreatedUtc = DateTime.UtcNow.ToString("O"),
-                IntendedUse = "Class-conditional generation of Fashion-MNIST-like images for the CoralFunctions demo, the generator and Longtail Guidance. EMA weights.",
-                Limitations = "Small CPU-trained model (short schedule): samples are blurry and tail classes were seen only a few dozen times. Not for any decision about people.",
+                IntendedUse = $"Class-conditional generation of images like {ds.Name}'s for the CoralFunctions generator and Longtail Guidance, at the data's own size ({ds.Shape}). EMA weights.",
+                Limitations = $"Small CPU-trained model ({finalState.Step} steps); tail classes had only {set.CountsPerClass().Min()} training images. Not for any decision about people.",
             };
             DiffusionModel.Save(trainer.Ema, card, Path.Combine(run, "model"), half: true);
             AnsiConsole.MarkupLine($"[green]done[/]: {finalState.Step} steps in {finalState.Seconds / 60:F1} min; model → {Markup.Escape(Path.Combine(run, "model"))}");
@@ -113,9 +112,9 @@ public static class TrainDiffusionCommand
         return cmd;
     }
 
-    /// <summary>The data's own (square) size; non-square data needs an explicit --resolution.</summary>
+    /// <summary>The data's own (square) size; non-square data needs an explicit --size.</summary>
     private static int NativeSize(LabeledImages set) => set.Height == set.Width ? set.Height
-        : throw new DiffusionInputException("--resolution", $"the images are {set.Height}x{set.Width}; the U-Net works on squares, give --resolution");
+        : throw new DiffusionInputException("--size", $"the images are {set.Height}x{set.Width} (height x width); the U-Net works on squares, give --size");
 
     internal static int[] ParseMultipliers(string text)
     {

@@ -23,18 +23,20 @@ public sealed record GenerationEvalOptions
 
 /// <summary>
 /// Classifier-feature FID (overall, per class, head/middle/tail means) and class consistency of a model's samples,
-/// judged by an independent classifier trained on the full balanced set. Samples at a reduced resolution are
-/// upsampled to the judge's size, and the real test images go through the same down→up resize, so both sides of
-/// every distance carry the same resolution loss.
+/// judged by an independent classifier trained on the full balanced set. Model, judge and real test images share
+/// the data's own shape (checked): nothing is resized on either side of a distance.
 /// </summary>
 public sealed class GenerationEvaluator(ClassifierBundle judge, LabeledImages realTest, string judgeName = "models/judge")
 {
     private readonly Dictionary<int, (Tensor Features, int[] Labels, int[] Predicted)> realCache = [];
+    // Judge features of each evaluated model's samples, kept (outside any dispose scope) for paired comparisons.
+    private readonly Dictionary<string, Tensor> generatedFeatures = [];
 
     public GenerationReport Evaluate(DiffusionModel model, string name, GenerationEvalOptions o, string outDir, IProgress<string>? log = null)
     {
         if (o.SamplesPerClass < 2) throw new DiffusionInputException("samples-per-class", $"must be ≥ 2 for a covariance, got {o.SamplesPerClass}");
         if (model.NumClasses != judge.NumClasses) throw new DiffusionInputException("judge", $"has {judge.NumClasses} classes, the model {model.NumClasses}");
+        CheckShapes(model);
         Directory.CreateDirectory(outDir);
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
@@ -44,6 +46,8 @@ public sealed class GenerationEvaluator(ClassifierBundle judge, LabeledImages re
         var genLabels = Enumerable.Range(0, k).SelectMany(c => Enumerable.Repeat(c, n)).ToArray();
 
         var (genFeat, genPred) = Judge(samples01);
+        if (generatedFeatures.Remove(name, out var stale)) stale.Dispose();
+        generatedFeatures[name] = genFeat.detach().clone().DetachFromDisposeScope();
         var (realFeat, realLabels, realPred) = RealFeatures(model.Resolution);
         var fidPerClass = new double[k];
         var consPerClass = new double[k];
@@ -66,7 +70,7 @@ public sealed class GenerationEvaluator(ClassifierBundle judge, LabeledImages re
             Arm = model.Card?.Training?.Coral.Enabled == true ? "CORAL" : "DDPM",
             Seed = model.Card?.Training?.Seed ?? 0,
             Judge = judgeName, SamplesPerClass = n, RealPerClass = realLabels.Length / k, Steps = o.Steps, Eta = o.Eta,
-            GuidanceScale = o.GuidanceScale, SampleSeed = o.Seed, Resolution = model.Resolution,
+            GuidanceScale = o.GuidanceScale, SampleSeed = o.Seed, Resolution = model.Resolution, Channels = model.Channels,
             FidOverall = fidAll, ConsistencyOverall = consPerClass.Average(),
             FidPerClass = fidPerClass, ConsistencyPerClass = consPerClass,
             RealConsistencyPerClass = realConsPerClass, RealConsistencyOverall = realConsPerClass.Average(),
@@ -129,13 +133,12 @@ public sealed class GenerationEvaluator(ClassifierBundle judge, LabeledImages re
     {
         using var scope = NewDisposeScope();
         using var mode = inference_mode();
-        var (c, h, _) = judge.InputShape;
         var feats = new List<Tensor>();
         var preds = new List<long>();
         for (long s = 0; s < x01.shape[0]; s += 500)
         {
             using var inner = NewDisposeScope();
-            var batch = TrainingData.Resize01(x01[(int)s..(int)Math.Min(x01.shape[0], s + 500)], h);
+            var batch = x01[(int)s..(int)Math.Min(x01.shape[0], s + 500)];
             var f = judge.Features(batch);
             preds.AddRange(judge.Logits(batch).argmax(1).data<long>().ToArray());
             feats.Add(f.to(ScalarType.Float64).MoveToOuterDisposeScope());
@@ -147,12 +150,67 @@ public sealed class GenerationEvaluator(ClassifierBundle judge, LabeledImages re
     {
         if (realCache.TryGetValue(resolution, out var hit)) return hit;
         using var scope = NewDisposeScope();
-        var x01 = (TrainingData.ToTensor(realTest, resolution) + 1) / 2;
+        var x01 = (TrainingData.ToTensor(realTest, resolution) + 1) / 2;   // same size: a plain byte → [0, 1] conversion
         var (f, pred) = Judge(x01);
         // Kept for the evaluator's lifetime (several models share it): no dispose scope may own it.
         var entry = (f.DetachFromDisposeScope(), realTest.Labels, pred);
         realCache[resolution] = entry;
         return entry;
+    }
+
+    /// <summary>
+    /// Ratio of tail-group FID (mean over tail classes, then over seeds) of arm <paramref name="a"/> over arm
+    /// <paramref name="b"/>, with a paired bootstrap 95 % interval: each replicate resamples the real test images of every
+    /// tail class and the sample indices, the same indices for both arms of a seed (same sampling seeds, so sample i of
+    /// both arms starts from the same noise). It measures sampling noise, not the spread over training seeds.
+    /// </summary>
+    public PairedRatio TailFidRatio(IReadOnlyList<GenerationReport> a, IReadOnlyList<GenerationReport> b, int replicates = 500, int seed = 0)
+    {
+        var pairs = a.Join(b, r => r.Seed, r => r.Seed, (x, y) => (A: x, B: y)).ToArray();
+        if (pairs.Length == 0) throw new DiffusionInputException("runs", "no seed is evaluated in both arms");
+        var first = pairs[0].A;
+        var tail = Enumerable.Range(0, first.Groups.Length).Where(c => first.Groups[c] == nameof(ClassGroup.Tail)).ToArray();
+        var (realFeat, realLabels, _) = realCache[first.Resolution];
+        int n = first.SamplesPerClass;
+        var realOf = tail.ToDictionary(c => c, c => realLabels.Select((y, i) => (y, i)).Where(p => p.y == c).Select(p => (long)p.i).ToArray());
+        double Ratio(Func<int, long[]> realIdx, Func<int, long[]> genIdx)
+        {
+            using var scope = NewDisposeScope();
+            double sa = 0, sb = 0;
+            foreach (var (ra, rb) in pairs)
+                foreach (var c in tail)
+                {
+                    var real = realFeat.index_select(0, tensor(realIdx(c)));
+                    var g = tensor(genIdx(c).Select(i => c * n + i).ToArray());
+                    sa += FrechetDistance.Distance(generatedFeatures[ra.Model].index_select(0, g), real);
+                    sb += FrechetDistance.Distance(generatedFeatures[rb.Model].index_select(0, g), real);
+                }
+            return sa / sb;
+        }
+        double point = pairs.Average(p => p.A.FidGroupMean["Tail"]) / pairs.Average(p => p.B.FidGroupMean["Tail"]);
+        var rng = new SplitMix64((ulong)seed + 1);
+        long[] Draw(int count, Func<int, long> pick) => [.. Enumerable.Range(0, count).Select(pick)];
+        var reps = new double[replicates];
+        for (int r = 0; r < replicates; r++)
+        {
+            var realDraw = tail.ToDictionary(c => c, c => Draw(realOf[c].Length, _ => realOf[c][rng.NextInt(realOf[c].Length)]));
+            var genDraw = tail.ToDictionary(c => c, c => Draw(n, _ => rng.NextInt(n)));
+            reps[r] = Ratio(c => realDraw[c], c => genDraw[c]);
+        }
+        Array.Sort(reps);
+        return new PairedRatio(point, reps[(int)(0.025 * (replicates - 1))], reps[(int)Math.Ceiling(0.975 * (replicates - 1))], replicates, pairs.Length,
+            [.. pairs.Select(p => p.A.FidGroupMean["Tail"] / p.B.FidGroupMean["Tail"])]);
+    }
+
+    /// <summary>Model, judge and real test images must share one shape: no resize on either side of a distance.</summary>
+    private void CheckShapes(DiffusionModel model)
+    {
+        var (c, h, w) = judge.InputShape;
+        string m = $"{model.Channels}x{model.Resolution}x{model.Resolution}";
+        if (model.Channels != c || model.Resolution != h || model.Resolution != w)
+            throw new DiffusionInputException("judge", $"takes {c}x{h}x{w} images, the diffusion model makes {m}");
+        if (realTest.Channels != c || realTest.Height != h || realTest.Width != w)
+            throw new DiffusionInputException("data", $"test images are {realTest.Channels}x{realTest.Height}x{realTest.Width}, the model makes {m}");
     }
 
     public static void WriteJson<T>(string path, T value)

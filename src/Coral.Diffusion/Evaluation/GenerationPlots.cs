@@ -34,7 +34,7 @@ public static class GenerationPlots
         plot.Axes.Bottom.SetTicks([.. Enumerable.Range(0, classNames.Length).Select(i => i * (arms.Count + 1) + (arms.Count - 1) / 2.0)],
             [.. classNames.Select((n, i) => $"{n}\n({groups[i]})")]);
         plot.Axes.Left.Label.Text = "classifier-feature FID, mean ± std over seeds";
-        plot.Title("Per-class FID on Fashion-MNIST-LT (ρ=0.01): CORAL vs plain DDPM");
+        plot.Title($"Per-class FID by arm: {string.Join(" vs ", arms.Select(a => a.Arm))}");
         plot.ShowLegend(Alignment.UpperLeft);
         Save(plot, path, 1100, 560);
     }

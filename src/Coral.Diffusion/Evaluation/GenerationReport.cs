@@ -14,11 +14,12 @@ public sealed record GenerationReport
     public double GuidanceScale { get; init; }
     public int SampleSeed { get; init; }
     public int Resolution { get; init; }
+    public int Channels { get; init; }
     public double FidOverall { get; init; }
     public double ConsistencyOverall { get; init; }
     public double[] FidPerClass { get; init; } = [];
     public double[] ConsistencyPerClass { get; init; } = [];
-    /// <summary>The judge's accuracy on real test images after the same resize: the ceiling for consistency.</summary>
+    /// <summary>The judge's accuracy on real test images (same shape as the samples): the ceiling for consistency.</summary>
     public double RealConsistencyOverall { get; init; }
     public double[] RealConsistencyPerClass { get; init; } = [];
     public string[] ClassNames { get; init; } = [];
@@ -27,6 +28,9 @@ public sealed record GenerationReport
     public Dictionary<string, double> ConsistencyGroupMean { get; init; } = [];
     public double SampleSeconds { get; init; }
 }
+
+/// <summary>A ratio of two arms with its paired bootstrap 95 % interval and the per-seed ratios behind it.</summary>
+public sealed record PairedRatio(double Ratio, double Low, double High, int Replicates, int Seeds, double[] PerSeed);
 
 /// <summary>Mean and sample standard deviation over seeds.</summary>
 public readonly record struct MeanSpread(double Mean, double Std, int N)

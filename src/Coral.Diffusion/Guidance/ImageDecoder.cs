@@ -15,8 +15,8 @@ public interface IImageDecoder
 
 /// <summary>
 /// Pixel-space decoder: x01 = (x + 1)/2, clamped to [0, 1] with a straight-through gradient (early x̂0
-/// overshoot the range; a plain clamp would zero their gradient), resized bilinearly when the classifier's
-/// size differs from the model's.
+/// overshoot the range; a plain clamp would zero their gradient). No resizing: the diffusion model and the
+/// classifier work at the data's own size, and a shape mismatch is refused when the generator is built.
 /// </summary>
 public sealed class PixelDecoder(int height, int width) : IImageDecoder
 {
@@ -26,10 +26,10 @@ public sealed class PixelDecoder(int height, int width) : IImageDecoder
     public Tensor Decode(Tensor x0)
     {
         using var scope = NewDisposeScope();
+        if (x0.shape[2] != Height || x0.shape[3] != Width)
+            throw new DiffusionInputException("x0", $"is {x0.shape[2]}x{x0.shape[3]}, the classifier takes {Height}x{Width}");
         var x = (x0 + 1) / 2;
         x = x + (x.clamp(0, 1) - x).detach();
-        if (x.shape[2] != Height || x.shape[3] != Width)
-            x = nn.functional.interpolate(x, [Height, Width], mode: InterpolationMode.Bilinear, align_corners: false);
         return x.MoveToOuterDisposeScope();
     }
 }

@@ -24,8 +24,10 @@ public sealed class LongtailGenerator
     public LongtailGenerator(DiffusionModel model, ClassifierBundle guide, IImageDecoder? decoder = null)
     {
         TorchRuntime.EnsureLoaded();
-        if (model.Channels != guide.Config.Channels)
-            throw new DiffusionInputException("classifier", $"takes {guide.Config.Channels}-channel images but the diffusion model makes {model.Channels}-channel ones");
+        // Pixel space: both networks must work at the same (native) shape; a latent model brings its own decoder.
+        var (gc, gh, gw) = guide.InputShape;
+        if (decoder is null && (model.Channels != gc || model.Resolution != gh || model.Resolution != gw))
+            throw new DiffusionInputException("classifier", $"takes {gc}x{gh}x{gw} images but the diffusion model makes {model.Channels}x{model.Resolution}x{model.Resolution} ones; train both on data of one shape");
         if (model.NumClasses != guide.NumClasses)
             throw new DiffusionInputException("classifier", $"has {guide.NumClasses} classes but the diffusion model has {model.NumClasses}");
         Model = model;
@@ -76,6 +78,12 @@ public sealed class LongtailGenerator
         return (int)Guide.MemberLogits(x).softmax(-1).mean([0]).argmax(-1).item<long>();
     }
 
+    /// <summary>
+    /// Generates <see cref="LtgOptions.Oversample"/>·Count candidates, measures each (guiding signal, held-out signal,
+    /// the guide ensemble's class verdict; with <see cref="LtgOptions.MeasureUnguided"/> the same seed unguided too),
+    /// drops candidates the guide ensemble does not place in the class (only when over-generating), and keeps the top
+    /// Count by the guiding signal. Every candidate's record says whether it was kept and why.
+    /// </summary>
     public LtgBatch Generate(LtgRequest request, IProgress<LtgProgress>? progress = null, CancellationToken ct = default)
     {
         var o = request.Options;
@@ -88,9 +96,14 @@ public sealed class LongtailGenerator
             throw new DiffusionInputException("seeds", $"{given.Count} seeds for {request.Count} images");
         if (!LongtailSignals.Available(Guide).Contains(o.Signal))
             throw new DiffusionInputException("signal", $"{LongtailSignals.NameOf(o.Signal)} is not available for this classifier (available: {string.Join(", ", LongtailSignals.Available(Guide).Select(LongtailSignals.NameOf))})");
-        var seeds = request.Seeds?.ToArray() ?? Enumerable.Range(0, request.Count).Select(i => SeedFor(request.Seed, i)).ToArray();
+        var baseSeeds = request.Seeds?.ToArray() ?? Enumerable.Range(0, request.Count).Select(i => SeedFor(request.Seed, i)).ToArray();
+        int n = request.Count * o.Oversample;
+        // Candidate j < Count keeps the request's seed j, so Oversample = 1 is exactly the plain batch.
+        var seeds = Enumerable.Range(0, n).Select(j => j < request.Count ? baseSeeds[j] : SeedFor(baseSeeds[j % request.Count], 1000 + j / request.Count)).ToArray();
         var signal = LongtailSignals.Create(o.Signal, Guide);
+        var heldOut = HeldOutSignal(o.Signal);
         var guidance = new LongtailGuidance(signal, Decoder, o, Model.Diffusion.Timesteps);
+        bool twin = o.MeasureUnguided && o.Weight > 0;
         var clock = Stopwatch.StartNew();
 
         using var outer = NewDisposeScope();
@@ -104,47 +117,98 @@ public sealed class LongtailGenerator
         }
 
         var plan = Timesteps(Model.Diffusion.Timesteps, o, source is not null);
-        int chunks = (request.Count + o.BatchSize - 1) / o.BatchSize;
-        int stepsTotal = plan.Length * chunks, stepsDone = 0, guided = 0;
-        double samplingSeconds = 0;
-        var images = new List<ImageTensor>(request.Count);
-        var records = new List<LtgImageRecord>(request.Count);
-        for (int start = 0; start < request.Count; start += o.BatchSize)
+        int chunks = (n + o.BatchSize - 1) / o.BatchSize;
+        var progressState = new StepCounter(plan.Length * chunks * (twin ? 2 : 1), n, progress, ct);
+        var sampling = Stopwatch.StartNew();
+        var guidedRun = SampleAll(guidance, plan, source, request.ClassIndex, seeds, o, signal, heldOut, progressState);
+        double samplingSeconds = sampling.Elapsed.TotalSeconds;   // the guided candidates only: the twin is measurement
+        var unguidedRun = twin
+            ? SampleAll(new LongtailGuidance(signal, Decoder, o with { Weight = 0 }, Model.Diffusion.Timesteps), plan, source, request.ClassIndex, seeds, o, signal, heldOut, progressState)
+            : null;
+
+        var candidates = new List<LtgImageRecord>(n);
+        for (int j = 0; j < n; j++)
         {
-            ct.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            int b = Math.Min(o.BatchSize, request.Count - start);
-            var chunkSeeds = seeds[start..(start + b)];
-            var labels = full(b, request.ClassIndex, ScalarType.Int64);
-            var sampling = Stopwatch.StartNew();
-            var x0 = SampleChunk(guidance, plan, source, labels, chunkSeeds, o, ref guided, () =>
+            var v = guidedRun.Verdicts[j];
+            candidates.Add(new LtgImageRecord(j, seeds[j], request.ClassIndex, ClassNames[request.ClassIndex], o.Weight,
+                source is null ? 0 : o.Strength, source is not null, signal.Name, before, guidedRun.Signal[j], v.Probabilities, v.PredictedClass,
+                v.TargetProbability, v.Consistent)
             {
-                ct.ThrowIfCancellationRequested();
-                progress?.Report(new LtgProgress(++stepsDone, stepsTotal, start, request.Count));
+                SignalUnguided = unguidedRun?.Signal[j], HeldOutSignal = heldOut?.Name, HeldOutAfter = guidedRun.HeldOut?[j],
+                HeldOutUnguided = unguidedRun?.HeldOut?[j],
             });
-            samplingSeconds += sampling.Elapsed.TotalSeconds;
-            var x01 = ((x0.clamp(-1, 1) + 1) / 2).contiguous();
-            float[] after;
-            ConsistencyVerdict[] verdicts;
+        }
+        var (kept, all) = Select(candidates, request.Count, o);
+        var images = kept.Select(r => guidedRun.Images[r.Index]).ToList();
+        return new LtgBatch(images, kept, o, plan.Length, guidedRun.Guided / Math.Max(1, chunks), clock.Elapsed.TotalSeconds, samplingSeconds) { Candidates = all };
+    }
+
+    /// <summary>
+    /// Without over-generation every candidate is kept (inconsistent ones marked: the reviewer decides). With it, the
+    /// guide ensemble's verdict filters and the guiding signal ranks; kept images come in rank order.
+    /// </summary>
+    private static (List<LtgImageRecord> Kept, List<LtgImageRecord> All) Select(List<LtgImageRecord> candidates, int count, LtgOptions o)
+    {
+        if (o.Oversample == 1)
+        {
+            var same = candidates.Select(r => r with { Kept = true, Reason = "kept: no over-generation" + (r.Consistent ? "" : $"; marked: the guide ensemble gives the class p = {r.TargetProbability:F2} < {o.ConsistencyThreshold}") }).ToList();
+            return (same, same);
+        }
+        var inClass = candidates.Where(r => r.Consistent).OrderByDescending(r => r.SignalAfter).ThenBy(r => r.Index).ToList();
+        var rank = inClass.Select((r, i) => (r.Index, i)).ToDictionary(p => p.Index, p => p.i);
+        var all = candidates.Select(r =>
+        {
+            if (!r.Consistent) return r with { Kept = false, Reason = $"dropped: the guide ensemble gives the class p = {r.TargetProbability:F2} < {o.ConsistencyThreshold}" };
+            int k = rank[r.Index];
+            return k < count
+                ? r with { Kept = true, Rank = k + 1, Reason = $"kept: rank {k + 1} of {inClass.Count} in-class candidates by {r.Signal}" }
+                : r with { Kept = false, Rank = k + 1, Reason = $"dropped: in class, but rank {k + 1} by {r.Signal} is below the top {count}" };
+        }).ToList();
+        return ([.. all.Where(r => r.Kept).OrderBy(r => r.Rank)], all);
+    }
+
+    /// <summary>The measure reported beside the guiding signal but never optimised: the ensemble's MI when the head guides.</summary>
+    private ILongtailSignal? HeldOutSignal(SignalKind guiding) =>
+        guiding != SignalKind.MutualInformation && LongtailSignals.Available(Guide).Contains(SignalKind.MutualInformation)
+            ? LongtailSignals.Create(SignalKind.MutualInformation, Guide) : null;
+
+    private sealed record Run(List<ImageTensor> Images, float[] Signal, float[]? HeldOut, ConsistencyVerdict[] Verdicts, int Guided);
+
+    private sealed class StepCounter(int total, int images, IProgress<LtgProgress>? progress, CancellationToken ct)
+    {
+        private int done;
+        public void Step(int imagesDone) { ct.ThrowIfCancellationRequested(); progress?.Report(new LtgProgress(++done, total, imagesDone, images)); }
+        public void Chunk(int imagesDone) => progress?.Report(new LtgProgress(done, total, imagesDone, images));
+    }
+
+    /// <summary>All candidates through the sampler in chunks of <see cref="LtgOptions.BatchSize"/>, then measured.</summary>
+    private Run SampleAll(LongtailGuidance guidance, int[] plan, Tensor? source, int classIndex, long[] seeds, LtgOptions o,
+        ILongtailSignal signal, ILongtailSignal? heldOut, StepCounter counter)
+    {
+        int n = seeds.Length, guided = 0, per = Model.Channels * Model.Resolution * Model.Resolution;
+        var images = new List<ImageTensor>(n);
+        var signals = new float[n];
+        var held = heldOut is null ? null : new float[n];
+        var verdicts = new ConsistencyVerdict[n];
+        for (int start = 0; start < n; start += o.BatchSize)
+        {
+            using var scope = NewDisposeScope();
+            int b = Math.Min(o.BatchSize, n - start);
+            var labels = full(b, classIndex, ScalarType.Int64);
+            var x0 = SampleChunk(guidance, plan, source, labels, seeds[start..(start + b)], o, ref guided, () => counter.Step(start));
+            var pixels = ((x0.clamp(-1, 1) + 1) / 2).contiguous().data<float>().ToArray();
             using (inference_mode())
             {
                 var decoded = Decoder.Decode(x0);
-                after = signal.Compute(decoded).contiguous().data<float>().ToArray();
-                verdicts = ClassConsistency.Judge(Guide, decoded, request.ClassIndex, o.ConsistencyThreshold);
+                signal.Compute(decoded).contiguous().data<float>().ToArray().CopyTo(signals, start);
+                heldOut?.Compute(decoded).contiguous().data<float>().ToArray().CopyTo(held!, start);
+                ClassConsistency.Judge(Guide, decoded, classIndex, o.ConsistencyThreshold).CopyTo(verdicts, start);
             }
-            var pixels = x01.data<float>().ToArray();
-            int per = Model.Channels * Model.Resolution * Model.Resolution;
             for (int i = 0; i < b; i++)
-            {
                 images.Add(new ImageTensor(pixels.AsSpan(i * per, per).ToArray(), Model.Channels, Model.Resolution, Model.Resolution));
-                var v = verdicts[i];
-                records.Add(new LtgImageRecord(start + i, chunkSeeds[i], request.ClassIndex, ClassNames[request.ClassIndex], o.Weight,
-                    source is null ? 0 : o.Strength, source is not null, signal.Name, before, after[i], v.Probabilities, v.PredictedClass,
-                    v.TargetProbability, v.Consistent));
-            }
-            progress?.Report(new LtgProgress(stepsDone, stepsTotal, start + b, request.Count));
+            counter.Chunk(start + b);
         }
-        return new LtgBatch(images, records, o, plan.Length, guided / Math.Max(1, chunks), clock.Elapsed.TotalSeconds, samplingSeconds);
+        return new Run(images, signals, held, verdicts, guided);
     }
 
     /// <summary>[C, H, W] or [1, C, H, W] in [0, 1] at the model's size → [1, C, H, W] in [−1, 1].</summary>

@@ -36,6 +36,7 @@ public sealed record LtgOptions
     public const double MaxWeight = 1000;
     public const int MaxSteps = 1000;
     public const int MaxCount = 1024;
+    public const int MaxOversample = 16;
 
     /// <summary>
     /// w: strength of the longtail bias. 0 = the unguided sampler. Default 0.3 (with the default strength 0.15): in the
@@ -71,6 +72,13 @@ public sealed record LtgOptions
     public double CfgScale { get; init; } = 1.0;
     /// <summary>Images below this ensemble-mean probability of the target class are marked inconsistent (kept).</summary>
     public double ConsistencyThreshold { get; init; } = 0.5;
+    /// <summary>
+    /// Candidates generated per kept image. 1 = keep every image (inconsistent ones are only marked). Above 1, candidates
+    /// the guide ensemble does not place in the class are dropped and the top Count by the guiding signal are kept.
+    /// </summary>
+    public int Oversample { get; init; } = 1;
+    /// <summary>Also sample every seed without guidance and record its signal: the rise is then measured on the same footing.</summary>
+    public bool MeasureUnguided { get; init; } = true;
     /// <summary>Images sampled together (memory/speed only: per-image seeds make results batch-independent).</summary>
     public int BatchSize { get; init; } = 16;
 
@@ -95,6 +103,7 @@ public sealed record LtgOptions
         if (!double.IsFinite(ConsistencyThreshold) || ConsistencyThreshold < 0 || ConsistencyThreshold > 1)
             throw new DiffusionInputException("consistency-threshold", $"{ConsistencyThreshold} is out of range [0, 1]");
         if (BatchSize < 1 || BatchSize > MaxCount) throw new DiffusionInputException("batch", $"{BatchSize} is out of range [1, {MaxCount}]");
+        if (Oversample < 1 || Oversample > MaxOversample) throw new DiffusionInputException("oversample", $"{Oversample} is out of range [1, {MaxOversample}]");
     }
 
     /// <summary>Whether the step with this index (0 = first step run) is guided, ignoring the timestep window.</summary>

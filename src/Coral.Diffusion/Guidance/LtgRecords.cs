@@ -40,7 +40,20 @@ public sealed record LtgImageRecord(
     float[] ClassProbabilities,
     int PredictedClass,
     double TargetProbability,
-    bool Consistent);
+    bool Consistent)
+{
+    /// <summary>Kept in the batch (false: dropped by the filter or below the top N), and why.</summary>
+    public bool Kept { get; init; } = true;
+    public string Reason { get; init; } = "";
+    /// <summary>Rank among in-class candidates by the guiding signal (1 = highest; 0 = not ranked).</summary>
+    public int Rank { get; init; }
+    /// <summary>The guiding signal of the same seed sampled without guidance: the rise from guidance is SignalAfter − this.</summary>
+    public double? SignalUnguided { get; init; }
+    /// <summary>A measure reported but never optimised (the ensemble's MI when the head guides), guided and unguided.</summary>
+    public string? HeldOutSignal { get; init; }
+    public double? HeldOutAfter { get; init; }
+    public double? HeldOutUnguided { get; init; }
+}
 
 /// <summary>A generated batch: images in [0, 1] at the diffusion model's size, records in the same order.</summary>
 public sealed record LtgBatch(
@@ -50,9 +63,12 @@ public sealed record LtgBatch(
     int StepsRun,
     int GuidedSteps,
     double Seconds,
-    /// <summary>Time inside the sampler only (guidance included, scoring and PNG-ready copies excluded).</summary>
+    /// <summary>Time inside the sampler for the guided candidates (guidance included; the unguided twin, scoring and copies excluded).</summary>
     double SamplingSeconds)
 {
+    /// <summary>Every candidate generated, kept or dropped, with its reason (the kept ones are <see cref="Records"/>).</summary>
+    public IReadOnlyList<LtgImageRecord> Candidates { get; init; } = Records;
+
     public double ConsistentShare => Records.Count == 0 ? 0 : Records.Count(r => r.Consistent) / (double)Records.Count;
     public double MeanSignalAfter => Records.Count == 0 ? double.NaN : Records.Average(r => r.SignalAfter);
 }

@@ -189,6 +189,9 @@ public sealed class DiffusionTrainer : IDisposable
         if (!File.Exists(statePath)) return;
         var saved = JsonSerializer.Deserialize<TrainState>(File.ReadAllText(statePath), DiffusionModelCard.Json)
             ?? throw new DiffusionInputException(statePath, "empty checkpoint state");
+        var (sn, on) = (saved.Options.Network, opt.Network);
+        if (sn.ImageChannels != on.ImageChannels || sn.Resolution != on.Resolution)
+            throw new DiffusionInputException(runDir, $"holds a checkpoint for {sn.ImageChannels}x{sn.Resolution}x{sn.Resolution} images, the data is {on.ImageChannels}x{on.Resolution}x{on.Resolution}; use a new --out folder");
         string a = JsonSerializer.Serialize(saved.Options with { Steps = 0, CheckpointEvery = 0 }, DiffusionModelCard.Json);
         string b = JsonSerializer.Serialize(opt with { Steps = 0, CheckpointEvery = 0 }, DiffusionModelCard.Json);
         if (a != b) throw new DiffusionInputException(runDir, "holds a checkpoint trained with different options; use a new --out folder or the same options");

@@ -8,13 +8,17 @@ namespace Coral.Ml.Classification;
 
 public sealed record RecipeOptions
 {
-    public string DataDirectory { get; init; } = FashionMnist.DefaultDirectory;
-    /// <summary>ρ of the long-tailed split; 1 = the full balanced training set (the judge).</summary>
-    public double Imbalance { get; init; } = 0.01;
+    public DataOptions Data { get; init; } = new();
+    /// <summary>ρ of the long-tailed subsampling; 1 = the data as it is; null = the dataset's default (0.01 for the built-in Fashion-MNIST, 1 for a folder).</summary>
+    public double? Imbalance { get; init; }
+    /// <summary>Share of each class of the training split held out for the epistemic head and the flag calibration.</summary>
+    public double HeldOutFraction { get; init; } = 0.15;
     public int Members { get; init; } = 4;
     public int Seed { get; init; }
     public TrainOptions Train { get; init; } = new();
     public CnnConfig? Config { get; init; }
+    /// <summary>Conv widths (c1, c2) when <see cref="Config"/> is not given; null = the CNN's defaults.</summary>
+    public (int Conv1, int Conv2)? ConvWidths { get; init; }
     /// <summary>Train the epistemic head and calibrate (needs ≥ 2 members and held-out images).</summary>
     public bool WithHead { get; init; } = true;
     public int HeadTrainImages { get; init; } = 20000;
@@ -30,41 +34,74 @@ public sealed record RecipeOptions
     public string Command { get; init; } = "";
 }
 
+/// <summary>The recipe's options cannot give a working bundle (for example one that could never flag).</summary>
+public sealed class RecipeInputException(string input, string problem) : ArgumentException($"{input}: {problem}", input), ICoralInputError;
+
 /// <summary>
-/// The whole classifier recipe: long-tailed split → K members → epistemic head distilled from the
-/// ensemble's mutual information on held-out images → calibration on other held-out images → test
-/// accuracy → model card. The held-out images are the training images the long-tailed split left out,
-/// so the test set stays untouched until evaluation.
+/// The whole classifier recipe: (optional) long-tailed subsampling → a stratified held-out part of the training
+/// split, shaped like the training data and so like long-tailed field traffic → K members on the rest → epistemic
+/// head distilled from the ensemble's mutual information on half of the held-out part (plus any images the
+/// subsampling left out) → flag calibration on the other half → test accuracy → model card. The test set stays
+/// untouched until evaluation. A bundle that could not flag (one member, no held-out images) is refused.
 /// </summary>
 public static class ClassifierRecipe
 {
+    /// <summary>Fewest held-out images the calibration accepts: a 5 % threshold needs some images above it.</summary>
+    public const int MinCalibrationImages = 40;
+
     public static ClassifierBundle Train(RecipeOptions o, ITrainingProgress? progress = null)
     {
         progress ??= NullProgress.Instance;
         var clock = Stopwatch.StartNew();
-        var full = FashionMnist.Load(FashionMnist.Split.Train, o.DataDirectory);
-        var test = FashionMnist.Load(FashionMnist.Split.Test, o.DataDirectory);
+        var data = DataSource.Load(o.Data);
+        var test = data.Test;
         if (o.MaxTestImages is int mt && mt < test.Count) test = test.Subset(Seeding.Permutation(test.Count, o.Seed)[..mt]);
-        return Train(full, test, o, progress, clock);
+        return Train(data with { Test = test }, o, progress, clock);
     }
 
-    public static ClassifierBundle Train(LabeledImages full, LabeledImages test, RecipeOptions o, ITrainingProgress progress, Stopwatch? clock = null)
+    public static ClassifierBundle Train(Dataset data, RecipeOptions o, ITrainingProgress progress, Stopwatch? clock = null)
     {
         clock ??= Stopwatch.StartNew();
-        var (train, heldOut) = Split(full, o.Imbalance, o.Seed);
+        var full = data.Train;
+        var test = data.Test;
+        double rho = o.Imbalance ?? data.DefaultImbalance;
+        var (ltTrain, leftOut) = Split(full, rho, o.Seed);
+        if (o.WithHead && o.Members < 2)
+            throw new RecipeInputException("--members", $"the epistemic head and the flag need at least 2 ensemble members, got {o.Members} (a single network is only for --judge)");
+        var train = ltTrain;
+        LabeledImages headSet = full.Subset([]), calSet = full.Subset([]);
+        if (o.WithHead)
+        {
+            var (keep, held) = DataSource.StratifiedSplit(ltTrain.Labels, ltTrain.NumClasses, o.HeldOutFraction, Seeding.Derive(o.Seed, 31337));
+            train = ltTrain.Subset(keep);
+            var heldOut = ltTrain.Subset(held);
+            var (headIdx, calIdx) = DataSource.StratifiedSplit(heldOut.Labels, heldOut.NumClasses, 0.5, Seeding.Derive(o.Seed, 4242));
+            calSet = heldOut.Subset(calIdx);
+            if (calSet.Count < MinCalibrationImages)
+                throw new RecipeInputException(data.Name, $"holds out only {calSet.Count} images for the flag calibration ({o.HeldOutFraction:P0} of {ltTrain.Count}, halved); need {MinCalibrationImages}: add images or raise --held-out");
+            // The head learns a regression (MI from features): more images help; the subsampling's left-overs are free.
+            var extra = leftOut.Count == 0 ? [] : Seeding.Permutation(leftOut.Count, Seeding.Derive(o.Seed, 31337))[..Math.Min(leftOut.Count, Math.Max(0, o.HeadTrainImages - headIdx.Length))];
+            headSet = Concat(heldOut.Subset(headIdx), leftOut.Subset(extra));
+        }
         if (o.MaxTrainImages is int mx && mx < train.Count) train = train.Subset(Seeding.Permutation(train.Count, o.Seed)[..mx]);
         var counts = train.CountsPerClass();
-        var config = o.Config ?? new CnnConfig(full.Channels, full.Height, full.Width, full.NumClasses);
-        progress.Message($"training {o.Members} member(s) on {train.Count} images (ρ={o.Imbalance}), counts [{string.Join(", ", counts)}]");
+        var config = o.Config ?? (o.ConvWidths is { } w
+            ? new CnnConfig(full.Channels, full.Height, full.Width, full.NumClasses, w.Conv1, w.Conv2)
+            : new CnnConfig(full.Channels, full.Height, full.Width, full.NumClasses));
+        progress.Message($"training {o.Members} member(s) on {train.Count} {data.Shape} images of {data.Name} (ρ={rho}), counts [{string.Join(", ", counts)}]");
 
         var members = new List<SmallCnn>();
         for (int m = 0; m < o.Members; m++)
             members.Add(ClassifierTrainer.TrainMember(train, config, o.Train with { Seed = o.Seed }, m, progress));
         var card = new ModelCard
         {
-            Kind = o.Kind, Purpose = o.Purpose, Dataset = "Fashion-MNIST" + (o.Imbalance < 1 ? $"-LT (rho={o.Imbalance})" : " (full balanced train set)"),
-            DataDirectory = o.DataDirectory, Imbalance = o.Imbalance, Seed = o.Seed, Members = o.Members,
+            Kind = o.Kind, Purpose = o.Purpose, Dataset = data.Description + (rho < 1 ? $"; long-tailed subsample rho={rho}" : ""),
+            DataDirectory = o.Data.Path, Imbalance = rho, Seed = o.Seed, Members = o.Members,
             Epochs = o.Train.Epochs, BatchSize = o.Train.BatchSize, LearningRate = o.Train.LearningRate,
+            Augmentation = o.Train.Degrade
+                ? $"sampler degradations: Gaussian blur σ ≤ {SamplerDegradations.MaxBlurSigma} px on half of each batch, noise σ ≤ {SamplerDegradations.MaxNoiseSigma}"
+                : "none",
+            InputShape = $"{config.Channels}x{config.Height}x{config.Width}",
             ClassNames = full.ClassNames, TrainCountsPerClass = counts,
             Groups = LongTailSplit.Groups(counts).Select(g => g.ToString()).ToArray(),
             GitCommit = GitInfo.Commit(), Command = o.Command,
@@ -75,25 +112,20 @@ public static class ClassifierRecipe
         EpistemicHead? head = null;
         Calibration? calibration = null;
         EpistemicHeadCard? headCard = null;
-        if (o.WithHead && o.Members >= 2 && heldOut.Count > 0)
+        if (o.WithHead)
         {
-            var order = Seeding.Permutation(heldOut.Count, Seeding.Derive(o.Seed, 31337));
-            int nHead = Math.Min(o.HeadTrainImages, heldOut.Count / 2);
-            int nCal = Math.Min(o.CalibrationImages, heldOut.Count - nHead);
-            var headSet = heldOut.Subset(order[..nHead]);
-            var calSet = heldOut.Subset(order[nHead..(nHead + nCal)]);
             progress.Message($"epistemic head: distilling ensemble mutual information on {headSet.Count} held-out images");
             var r = BatchInference.Run(bundle, headSet, keepFeatures: true);
             var target = r.Signals[SignalKind.MutualInformation];
             head = EpistemicHeadTrainer.Fit(r.Features!, r.Logits, target, config.FeatureDim, config.NumClasses, o.Head with { Seed = o.Seed }, progress);
             bundle = new ClassifierBundle(config, full.ClassNames, members, head, null, card);
             headCard = new EpistemicHeadCard("ensemble mutual information (nats)", headSet.Count,
-                "Fashion-MNIST train images outside the long-tailed split", o.Head.Epochs,
-                Pearson(HeadValues(head, r.Features!, r.Logits, config), target));
+                $"held-out training images of {data.Name} (stratified half)" + (headSet.Count > calSet.Count * 2 ? " plus images the long-tailed subsampling left out" : ""),
+                o.Head.Epochs, Pearson(HeadValues(head, r.Features!, r.Logits, config), target));
 
             var cal = BatchInference.Run(bundle, calSet);
             calibration = Calibration.Fit(cal.Signals, o.FlagRate, o.FlagSignal,
-                $"{calSet.Count} Fashion-MNIST train images outside the long-tailed split and the head's set");
+                $"{calSet.Count} held-out training images of {data.Name}, stratified: the class shape of the training data, which stands in for long-tailed field traffic");
         }
 
         var t = BatchInference.Run(bundle, test);
@@ -127,6 +159,12 @@ public static class ClassifierRecipe
         var keptSorted = kept.Order().ToArray();
         var rest = Enumerable.Range(0, full.Count).Where(i => !kept.Contains(i)).ToArray();
         return (full.Subset(keptSorted), full.Subset(rest));
+    }
+
+    private static LabeledImages Concat(LabeledImages a, LabeledImages b)
+    {
+        if (b.Count == 0) return a;
+        return new LabeledImages([.. a.Pixels, .. b.Pixels], [.. a.Labels, .. b.Labels], a.Channels, a.Height, a.Width, a.ClassNames);
     }
 
     /// <summary>The head on precomputed features and logits (no second pass through the members).</summary>

@@ -17,6 +17,8 @@ public sealed record TrainOptions
     public string? CheckpointDir { get; init; }
     /// <summary>Continue from the checkpoints in <see cref="CheckpointDir"/> when present.</summary>
     public bool Resume { get; init; }
+    /// <summary>Train on <see cref="SamplerDegradations"/> of the images (the judge of generated images).</summary>
+    public bool Degrade { get; init; }
 }
 
 /// <summary>
@@ -65,6 +67,7 @@ public static class ClassifierTrainer
             {
                 using var scope = NewDisposeScope();
                 var x = ImageBatches.Images(data, idx);
+                if (options.Degrade) x = SamplerDegradations.Apply(x);
                 var y = ImageBatches.Labels(data, idx);
                 optimizer.zero_grad();
                 var loss = ClassificationMath.CrossEntropy(model.forward(x), y);

@@ -16,6 +16,10 @@ public sealed record ModelCard
     public int Epochs { get; init; }
     public int BatchSize { get; init; }
     public double LearningRate { get; init; }
+    /// <summary>Training-time augmentation ("none", or the sampler degradations a judge is trained on).</summary>
+    public string Augmentation { get; init; } = "none";
+    /// <summary>Input shape the network takes, channels × height × width.</summary>
+    public string InputShape { get; init; } = "";
     public IReadOnlyList<string> ClassNames { get; init; } = [];
     public IReadOnlyList<int> TrainCountsPerClass { get; init; } = [];
     public IReadOnlyList<string> Groups { get; init; } = [];

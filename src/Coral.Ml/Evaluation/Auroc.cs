@@ -27,6 +27,22 @@ public static class Auroc
         return (rankSumPos - nPos * (nPos + 1) / 2.0) / ((double)nPos * nNeg);
     }
 
+    /// <summary>
+    /// 95 % interval of an AUROC by the Hanley–McNeil (1982) standard error:
+    /// SE² = (A(1−A) + (n₊−1)(Q1−A²) + (n₋−1)(Q2−A²)) / (n₊n₋), Q1 = A/(2−A), Q2 = 2A²/(1+A); clipped to [0, 1].
+    /// </summary>
+    public static (double Low, double High) Interval(double auroc, long positives, long negatives)
+    {
+        if (double.IsNaN(auroc) || positives == 0 || negatives == 0) return (double.NaN, double.NaN);
+        double a = auroc, q1 = a / (2 - a), q2 = 2 * a * a / (1 + a);
+        double se = Math.Sqrt(Math.Max(0, (a * (1 - a) + (positives - 1) * (q1 - a * a) + (negatives - 1) * (q2 - a * a)) / ((double)positives * negatives)));
+        return (Math.Max(0, a - 1.96 * se), Math.Min(1, a + 1.96 * se));
+    }
+
+    /// <summary>"better than chance", "worse than chance" or "no better than chance", by whether the interval excludes 0.5.</summary>
+    public static string Verdict(double low, double high) =>
+        double.IsNaN(low) ? "undefined (one class empty)" : low > 0.5 ? "better than chance" : high < 0.5 ? "worse than chance" : "no better than chance";
+
     /// <summary>ROC curve points (false-positive rate, true-positive rate), thresholds from high to low.</summary>
     public static (double[] Fpr, double[] Tpr) Curve(IReadOnlyList<float> scores, IReadOnlyList<bool> positive)
     {

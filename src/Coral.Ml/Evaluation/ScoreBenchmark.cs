@@ -7,7 +7,8 @@ using static TorchSharp.torch;
 
 namespace Coral.Ml.Evaluation;
 
-public sealed record BenchRow(string Mode, int BatchSize, int Images, double ImagesPerSecond, double MflopPerImage, double AchievedGflops, double FractionOfMatmul);
+public sealed record BenchRow(string Mode, int BatchSize, int Images, double ImagesPerSecond, double MflopPerImage, double AchievedGflops, double FractionOfMatmul,
+    string Runtime = "torchsharp", int Threads = 0);
 
 public sealed record BenchReport
 {
@@ -17,7 +18,15 @@ public sealed record BenchReport
     public int ProcessorCount { get; init; }
     public string LoadAverageAtStart { get; init; } = "";
     public double MatmulGflops { get; init; }
+    /// <summary>Matmul roof at each thread count the runtime comparison used (fractions are against the roof at the row's threads).</summary>
+    public IReadOnlyDictionary<int, double> MatmulGflopsByThreads { get; init; } = new Dictionary<int, double>();
     public IReadOnlyList<BenchRow> Rows { get; init; } = [];
+    /// <summary>ONNX Runtime over TorchSharp images/s, all signals, largest batch, one thread each (target ≥ 4).</summary>
+    public double? OnnxOverTorchOneThread { get; init; }
+    /// <summary>ONNX Runtime's fraction of the matmul roof at the largest batch (best thread count; target ≥ 0.5).</summary>
+    public double? OnnxFractionOfMatmul { get; init; }
+    public bool? MeetsOnnxSpeedup { get; init; }
+    public bool? MeetsOnnxFraction { get; init; }
     public long RssAfter2kBytes { get; init; }
     public long RssAfter20kBytes { get; init; }
     public double RssGrowth { get; init; }
@@ -72,9 +81,16 @@ public static class ScoreBenchmark
                 }
                 double ips = n / best;
                 double achieved = ips * flops / 1e9;
-                rows.Add(new BenchRow(name, b, n, ips, flops / 1e6, achieved, achieved / roof));
+                rows.Add(new BenchRow(name, b, n, ips, flops / 1e6, achieved, achieved / roof, "torchsharp", torch.get_num_threads()));
                 log($"{name}, batch {b}: {ips:F0} images/s, {achieved:F2} GFLOP/s ({achieved / roof:P1} of matmul)");
             }
+
+        // The same graph in both runtimes, one and two threads each, against the roof at that thread count.
+        var runtimeRows = CompareRuntimes(bundle, images, batchSizes.Max(), modes[0].Flops, log, out var roofs);
+        rows.AddRange(runtimeRows);
+        double? Ips(string runtime, int threads) => runtimeRows.FirstOrDefault(r => r.Runtime == runtime && r.Threads == threads)?.ImagesPerSecond;
+        double? speedup = Ips("onnxruntime", 1) / Ips("torchsharp", 1);
+        double? onnxFraction = runtimeRows.Where(r => r.Runtime == "onnxruntime").Select(r => (double?)r.FractionOfMatmul).Max();
 
         var rss = RssSeries(bundle, images);
         long rss2k = rss[0], rss20k = rss[^1];
@@ -89,7 +105,60 @@ public static class ScoreBenchmark
             RssPeakGrowth = peakGrowth, RssEvery2kBytes = rss,
             MeetsImagesPerSecond = at256.ImagesPerSecond >= 2000, MeetsFractionOfMatmul = at256.FractionOfMatmul >= 0.30,
             MeetsRss = peakGrowth <= 0.05,
+            MatmulGflopsByThreads = roofs, OnnxOverTorchOneThread = speedup, OnnxFractionOfMatmul = onnxFraction,
+            MeetsOnnxSpeedup = speedup >= 4, MeetsOnnxFraction = onnxFraction >= 0.5,
         };
+    }
+
+    /// <summary>TorchSharp (all signals) and the exported ONNX graph at 1 and 2 threads, batch <paramref name="batch"/>, best of 3.</summary>
+    private static List<BenchRow> CompareRuntimes(ClassifierBundle bundle, IReadOnlyList<ImageTensor> images, int batch, double flops, Action<string> log, out Dictionary<int, double> roofs)
+    {
+        var rows = new List<BenchRow>();
+        roofs = [];
+        int before = torch.get_num_threads();
+        string onnxPath = Path.Combine(Path.GetTempPath(), $"coral-bench-{Environment.ProcessId}.onnx");
+        Export.BundleOnnxExporter.Save(bundle, onnxPath, "bench");
+        try
+        {
+            int n = Math.Min(images.Count, Math.Max(batch * 4, 1024));
+            var subset = Take(images, n);
+            foreach (int threads in new[] { 1, 2 })
+            {
+                torch.set_num_threads(threads);
+                double roof = MatmulGflops();
+                roofs[threads] = roof;
+                var scorer = new ImageScorer(bundle, new ScorerOptions { BatchSize = batch, IncludeEnsemble = true });
+                double torchIps = BestRate(() => scorer.Score(subset), n);
+                using var onnx = Coral.Scoring.Onnx.OnnxScoringModel.Load(onnxPath, threads);
+                double onnxIps = BestRate(() => { for (int s = 0; s < n; s += batch) onnx.Run(subset.Skip(s).Take(batch).ToList()); }, n);
+                foreach (var (runtime, ips) in new[] { ("torchsharp", torchIps), ("onnxruntime", onnxIps) })
+                {
+                    double achieved = ips * flops / 1e9;
+                    rows.Add(new BenchRow("all signals, one graph", batch, n, ips, flops / 1e6, achieved, achieved / roof, runtime, threads));
+                    log($"{runtime}, {threads} thread(s), batch {batch}: {ips:F0} images/s, {achieved:F2} GFLOP/s ({achieved / roof:P1} of the {roof:F1} GFLOP/s matmul roof)");
+                }
+            }
+        }
+        finally
+        {
+            torch.set_num_threads(before);
+            File.Delete(onnxPath);
+        }
+        return rows;
+    }
+
+    /// <summary>Images/s of the best of three timed runs after one warm-up.</summary>
+    private static double BestRate(Action run, int images)
+    {
+        run();
+        double best = double.MaxValue;
+        for (int rep = 0; rep < 3; rep++)
+        {
+            var clock = Stopwatch.StartNew();
+            run();
+            best = Math.Min(best, clock.Elapsed.TotalSeconds);
+        }
+        return images / best;
     }
 
     /// <summary>Resident set size after every 2,000 images up to 20,000 (default scorer, batch 256).</summary>

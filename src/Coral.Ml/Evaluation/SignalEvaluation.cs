@@ -8,9 +8,19 @@ using static TorchSharp.torch;
 
 namespace Coral.Ml.Evaluation;
 
-/// <summary>How well one signal detects (a) the deployed classifier's mistakes and (b) tail-class images.</summary>
+/// <summary>How well one signal detects (a) the deployed classifier's mistakes and (b) tail-class images, with 95 % intervals.</summary>
 public sealed record SignalScore(string Signal, double AurocMisclassified, double AurocTail, double Mean,
-    int ForwardPasses, double MillisecondsPer1000Images);
+    int ForwardPasses, double MillisecondsPer1000Images)
+{
+    public double[] AurocMisclassifiedInterval { get; init; } = [];
+    public double[] AurocTailInterval { get; init; } = [];
+    /// <summary>"better than chance" / "no better than chance" / "worse than chance" at detecting errors, and tail images.</summary>
+    public string MisclassifiedVerdict { get; init; } = "";
+    public string TailVerdict { get; init; } = "";
+}
+
+/// <summary>Where the calibrated flag lands: per class, the share of flags against the share of images.</summary>
+public sealed record FlagShare(string Class, string Group, int Images, int Flagged, double ShareOfImages, double ShareOfFlags, double FlagRate);
 
 public sealed record SignalEvalReport
 {
@@ -26,6 +36,13 @@ public sealed record SignalEvalReport
     public IReadOnlyList<string> Groups { get; init; } = [];
     public IReadOnlyList<double> AccuracyPerClass { get; init; } = [];
     public IReadOnlyList<SignalScore> Signals { get; init; } = [];
+    /// <summary>Flags of the bundle's calibrated signal and threshold, per class (null without a calibration).</summary>
+    public string? FlagSignal { get; init; }
+    public double? FlagThreshold { get; init; }
+    public IReadOnlyList<FlagShare> Flags { get; init; } = [];
+    /// <summary>Share of all flags that land on tail classes, against the tail's share of the images.</summary>
+    public double? TailShareOfFlags { get; init; }
+    public double? TailShareOfImages { get; init; }
     /// <summary>Epistemic head AUROC minus ensemble MI AUROC (misclassified, tail); target |Δ| ≤ 0.03 or better.</summary>
     public double? HeadMinusMiMisclassified { get; init; }
     public double? HeadMinusMiTail { get; init; }
@@ -42,7 +59,7 @@ public static class SignalEvaluation
 {
     public const double HeadTolerance = 0.03;
 
-    public static SignalEvalReport Run(ClassifierBundle bundle, LabeledImages test, string bundlePath, int timingImages = 2048)
+    public static SignalEvalReport Run(ClassifierBundle bundle, LabeledImages test, string bundlePath, string dataset, int timingImages = 2048)
     {
         var r = BatchInference.Run(bundle, test);
         var wrong = r.Predicted.Select((p, i) => p != test.Labels[i]).ToArray();
@@ -54,11 +71,30 @@ public static class SignalEvaluation
 
         var timing = test.Subset(Enumerable.Range(0, Math.Min(timingImages, test.Count)).ToArray());
         var scores = new List<SignalScore>();
+        long nWrong = wrong.Count(w => w), nTail = tail.Count(t => t);
         foreach (var (kind, values) in r.Signals)
         {
             int passes = kind == SignalKind.MutualInformation ? bundle.NumMembers : 1;
-            scores.Add(new SignalScore(LongtailSignals.NameOf(kind), Auroc.Compute(values, wrong), Auroc.Compute(values, tail),
-                values.Average(), passes, TimeSignal(LongtailSignals.Create(kind, bundle), timing)));
+            double aMis = Auroc.Compute(values, wrong), aTail = Auroc.Compute(values, tail);
+            var iMis = Auroc.Interval(aMis, nWrong, test.Count - nWrong);
+            var iTail = Auroc.Interval(aTail, nTail, test.Count - nTail);
+            scores.Add(new SignalScore(LongtailSignals.NameOf(kind), aMis, aTail, values.Average(), passes, TimeSignal(LongtailSignals.Create(kind, bundle), timing))
+            {
+                AurocMisclassifiedInterval = [iMis.Low, iMis.High], AurocTailInterval = [iTail.Low, iTail.High],
+                MisclassifiedVerdict = Auroc.Verdict(iMis.Low, iMis.High), TailVerdict = Auroc.Verdict(iTail.Low, iTail.High),
+            });
+        }
+        var flags = new List<FlagShare>();
+        if (bundle.Calibration is { } cal && r.Signals.TryGetValue(cal.FlagSignal, out var flagValues))
+        {
+            double threshold = cal.Threshold(cal.FlagSignal);
+            var flagged = flagValues.Select(v => v > threshold).ToArray();
+            int total = flagged.Count(f => f);
+            for (int k = 0; k < bundle.NumClasses; k++)
+            {
+                int images = test.Labels.Count(y => y == k), f = test.Labels.Where((y, i) => y == k && flagged[i]).Count();
+                flags.Add(new FlagShare(bundle.ClassNames[k], groups[k], images, f, (double)images / test.Count, total == 0 ? 0 : (double)f / total, images == 0 ? 0 : (double)f / images));
+            }
         }
         var mi = scores.FirstOrDefault(s => s.Signal == LongtailSignals.NameOf(SignalKind.MutualInformation));
         var head = scores.FirstOrDefault(s => s.Signal == LongtailSignals.NameOf(SignalKind.EpistemicHead));
@@ -66,7 +102,12 @@ public static class SignalEvaluation
         double? dTail = mi is null || head is null ? null : head.AurocTail - mi.AurocTail;
         return new SignalEvalReport
         {
-            Bundle = bundlePath, Dataset = "Fashion-MNIST test set", TestImages = test.Count,
+            Bundle = bundlePath, Dataset = dataset, TestImages = test.Count,
+            FlagSignal = bundle.Calibration is { } c ? LongtailSignals.NameOf(c.FlagSignal) : null,
+            FlagThreshold = bundle.Calibration?.Threshold(bundle.Calibration.FlagSignal),
+            Flags = flags,
+            TailShareOfFlags = flags.Count == 0 ? null : flags.Where(f => f.Group == nameof(ClassGroup.Tail)).Sum(f => f.ShareOfFlags),
+            TailShareOfImages = flags.Count == 0 ? null : flags.Where(f => f.Group == nameof(ClassGroup.Tail)).Sum(f => f.ShareOfImages),
             Misclassified = wrong.Count(w => w), TailImages = tail.Count(t => t),
             TailClasses = Enumerable.Range(0, bundle.NumClasses).Where(k => groups[k] == nameof(ClassGroup.Tail)).Select(k => bundle.ClassNames[k]).ToArray(),
             Accuracy = acc, EnsembleAccuracy = ClassificationMath.Accuracy(r.EnsemblePredicted, test.Labels, bundle.NumClasses).Overall,

@@ -24,6 +24,8 @@ public sealed record ReviewManifest
     public string? ReviewPage { get; init; }
     /// <summary>Absent when introspection is off (the default); see <see cref="ManifestIntrospection"/>.</summary>
     public ManifestIntrospection? Introspection { get; init; }
+    /// <summary>The source image's class as a reviewer confirmed it (null until then; the classifier's guess is in Classifier.Scores).</summary>
+    public string? SourceConfirmedClass { get; set; }
     public required DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; set; }
 }
@@ -73,6 +75,8 @@ public sealed record ManifestImage
     public required float[] ClassProbabilities { get; init; }
     public required bool Consistent { get; init; }
     public ReviewStatus Status { get; set; } = ReviewStatus.Pending;
+    /// <summary>The class a reviewer confirmed or corrected; only this decides where an approved image is curated.</summary>
+    public string? ConfirmedClass { get; set; }
     public string? ReviewedBy { get; set; }
     public DateTimeOffset? ReviewedAt { get; set; }
     /// <summary>Path inside the curated container once approved: {class}/{jobId}-{index}.png.</summary>

@@ -17,6 +17,10 @@ public static class ReviewPage
     /// <summary>The one number format on the page (invariant, 4 decimals).</summary>
     public static string Number(double v) => v.ToString("0.0000", CultureInfo.InvariantCulture);
 
+    /// <summary>The classifier's three likeliest classes for the source, "Bag 0.52, Sneaker 0.31, ...".</summary>
+    private static string Candidates(ImageScore score) => string.Join(", ", Enumerable.Range(0, Math.Min(score.Probabilities.Length, score.ClassNames.Count))
+        .OrderByDescending(k => score.Probabilities[k]).Take(3).Select(k => $"{score.ClassNames[k]} {Number(score.Probabilities[k])}"));
+
     public static string Render(ReviewManifest m, ReadOnlySpan<byte> sourceImage, IReadOnlyDictionary<int, byte[]> images)
     {
         static string E(string s) => WebUtility.HtmlEncode(s);
@@ -39,6 +43,8 @@ public static class ReviewPage
           .Append("<dl>")
           .Append($"<dt>blob</dt><dd id=\"source-name\">{E(m.Source.Container)}/{E(m.Source.Name)}</dd>")
           .Append($"<dt>predicted</dt><dd id=\"source-label\">{E(score.PredictedLabel)}</dd>")
+          .Append($"<dt>candidates</dt><dd id=\"source-candidates\">{E(Candidates(score))}</dd>")
+          .Append($"<dt>confirmed class</dt><dd id=\"source-confirmed\">{E(m.SourceConfirmedClass ?? "not confirmed")}</dd>")
           .Append($"<dt>{E(score.SignalName)}</dt><dd id=\"source-signal\">{Number(score.Signal)}</dd>")
           .Append($"<dt>threshold</dt><dd id=\"threshold\">{Number(m.Classifier.Threshold)}</dd>")
           .Append($"<dt>classifier</dt><dd id=\"classifier-version\">{E(m.Classifier.Version)}</dd>")
@@ -54,7 +60,12 @@ public static class ReviewPage
                 : $"<p id=\"introspection-error\" class=\"bad\">introspection failed: {E(intro.Error ?? "")}</p>");
             sb.Append($"<p class=\"note\">vision model: {by}</p></section>\n");
         }
-        sb.Append($"<section><h2>Synthetic images ({m.Images.Count})</h2><div class=\"grid\" id=\"synthetic\">\n");
+        bool allInconsistent = m.Images.Count > 0 && m.Images.All(i => !i.Consistent);
+        sb.Append($"<section><h2>Synthetic images ({m.Images.Count})</h2>");
+        if (allInconsistent) sb.Append("<p id=\"all-inconsistent\" class=\"bad\">Every image here is inconsistent with its target class: this batch is not worth approving.</p>");
+        sb.Append($"<p class=\"note\">The source's class is unknown (the classifier is unsure about it), so each image has a target class. " +
+            $"Only a class you confirm reaches curated/: <code>coral review approve {E(m.JobId)} --set INDEX=CLASS</code>, <code>--class NAME</code> " +
+            "or <code>--confirm-targets</code>.</p><div class=\"grid\" id=\"synthetic\">\n");
         foreach (var img in m.Images)
         {
             string cls = img.Consistent ? "synthetic" : "synthetic inconsistent";
@@ -62,7 +73,8 @@ public static class ReviewPage
             sb.Append($"<figure class=\"{cls}\" data-index=\"{img.Index}\">")
               .Append($"<img alt=\"synthetic {img.Index}\" src=\"data:image/png;base64,{png}\">")
               .Append("<dl>")
-              .Append($"<dt>class</dt><dd class=\"class-name\">{E(img.ClassName)}</dd>")
+              .Append($"<dt>target class</dt><dd class=\"class-name\">{E(img.ClassName)}</dd>")
+              .Append($"<dt>confirmed</dt><dd class=\"confirmed-class\">{E(img.ConfirmedClass ?? "not confirmed")}</dd>")
               .Append($"<dt>p(class)</dt><dd class=\"class-prob\">{Number(img.ClassProbabilities.Length > img.ClassIndex ? img.ClassProbabilities[img.ClassIndex] : double.NaN)}</dd>")
               .Append($"<dt>signal before</dt><dd class=\"signal-before\">{Number(img.SignalBefore)}</dd>")
               .Append($"<dt>signal after</dt><dd class=\"signal-after\">{Number(img.SignalAfter)}</dd>")

@@ -9,15 +9,37 @@ namespace Coral.Pipeline.Review;
 /// <summary>The job or image a reviewer named does not exist.</summary>
 public sealed class ReviewTargetException(string message) : Exception(message), ICoralInputError;
 
+/// <summary>
+/// What a reviewer says the images (and the source) are. A flagged image's class is unknown, and the classifier's guess
+/// is wrong precisely there: only these reviewer-confirmed labels decide where an approved image goes in curated/.
+/// </summary>
+public sealed record ClassLabels
+{
+    /// <summary>Every image approved in this call is of this class.</summary>
+    public string? All { get; init; }
+    /// <summary>Image index → class, overriding <see cref="All"/> for those images.</summary>
+    public IReadOnlyDictionary<int, string> PerImage { get; init; } = new Dictionary<int, string>();
+    /// <summary>The reviewer confirms each image's target class as the generator shows it.</summary>
+    public bool ConfirmTargets { get; init; }
+    /// <summary>The source image's class, when the reviewer says.</summary>
+    public string? Source { get; init; }
+
+    public static readonly ClassLabels None = new();
+}
+
 /// <summary>Summary line per batch for `coral review list`.</summary>
 public sealed record ManifestSummary(string JobId, string SourceName, string PredictedLabel, double Signal, int Images,
-    int Pending, int Approved, int Rejected, int Inconsistent, DateTimeOffset CreatedAt);
+    int Pending, int Approved, int Rejected, int Inconsistent, DateTimeOffset CreatedAt)
+{
+    /// <summary>Every image is inconsistent with its target class: not worth a reviewer's approval.</summary>
+    public bool AllInconsistent => Images > 0 && Inconsistent == Images;
+}
 
 /// <summary>
 /// Reviewer actions on manifests. Updates are read-modify-write with If-Match on the manifest's ETag, retried
-/// on conflict, so two reviewers never lose each other's update. Approved images are copied to
-/// curated/{class}/{jobId}-{n}.png (where the next classifier training reads them); a later rejection
-/// removes the copy again.
+/// on conflict, so two reviewers never lose each other's update. Approving needs a reviewer-confirmed class per image
+/// (<see cref="ClassLabels"/>); approved images are copied to curated/{confirmed class}/{jobId}-{n}.png (where the next
+/// classifier training reads them); a later rejection, or a corrected class, moves or removes the copy.
 /// </summary>
 public sealed class ReviewService(PipelineStorage storage)
 {
@@ -37,6 +59,8 @@ public sealed class ReviewService(PipelineStorage storage)
 
     public async Task<(ReviewManifest Manifest, ETag ETag)> ReadAsync(string jobId, CancellationToken ct)
     {
+        // Checked before it touches storage: a job id is a path segment ("../scores/x" would read another container).
+        if (!JobIds.IsValid(jobId)) throw new ReviewTargetException($"'{jobId}' is not a job id (lower-case letters, digits and '-', as `coral review list` prints them)");
         var blob = storage.Manifests.GetBlobClient(BlobPaths.Manifest(jobId));
         try
         {
@@ -49,24 +73,39 @@ public sealed class ReviewService(PipelineStorage storage)
         }
     }
 
-    /// <summary>Sets the status of the given images (all if <paramref name="indices"/> is empty).</summary>
+    /// <summary>
+    /// Sets the status of the given images (all if <paramref name="indices"/> is empty). Approving needs a confirmed
+    /// class for every image it touches, from <paramref name="labels"/>; class names must be the classifier's.
+    /// </summary>
     public async Task<ReviewManifest> SetStatusAsync(string jobId, IReadOnlyCollection<int> indices, ReviewStatus status, string reviewer,
-        CancellationToken ct)
+        CancellationToken ct, ClassLabels? labels = null)
     {
         if (status == ReviewStatus.Pending) throw new ArgumentException("a review sets approved or rejected", nameof(status));
+        labels ??= ClassLabels.None;
         for (int attempt = 1; ; attempt++)
         {
             var (m, etag) = await ReadAsync(jobId, ct);
-            var unknown = indices.Where(i => m.Images.All(img => img.Index != i)).ToList();
+            var unknown = indices.Concat(labels.PerImage.Keys).Distinct().Where(i => m.Images.All(img => img.Index != i)).ToList();
             if (unknown.Count > 0)
                 throw new ReviewTargetException($"job '{jobId}' has no image {string.Join(", ", unknown)} (it has 0..{m.Images.Count - 1})");
+            var outside = labels.PerImage.Keys.Where(i => indices.Count > 0 && !indices.Contains(i)).ToList();
+            if (outside.Count > 0)
+                throw new ReviewTargetException($"job '{jobId}': a class is given for image {string.Join(", ", outside)}, which this review does not include");
+            var names = m.Classifier.Scores.ClassNames;
             var now = DateTimeOffset.UtcNow;
+            if (labels.Source is { } src) m.SourceConfirmedClass = Canonical(src, names, jobId);
             foreach (var img in m.Images.Where(i => indices.Count == 0 || indices.Contains(i.Index)))
             {
+                if (labels.PerImage.TryGetValue(img.Index, out var own)) img.ConfirmedClass = Canonical(own, names, jobId);
+                else if (labels.All is { } all) img.ConfirmedClass = Canonical(all, names, jobId);
+                else if (labels.ConfirmTargets) img.ConfirmedClass = img.ClassName;
+                if (status == ReviewStatus.Approved && img.ConfirmedClass is null)
+                    throw new ReviewTargetException($"job '{jobId}' image {img.Index} has no reviewer-confirmed class: give --class NAME, " +
+                        $"--set {img.Index}=NAME or --confirm-targets (its target is '{img.ClassName}')");
                 img.Status = status;
                 img.ReviewedBy = reviewer;
                 img.ReviewedAt = now;
-                img.CuratedPath = status == ReviewStatus.Approved ? BlobPaths.CuratedImage(img.ClassName, m.JobId, img.Index) : null;
+                img.CuratedPath = status == ReviewStatus.Approved ? BlobPaths.CuratedImage(img.ConfirmedClass!, m.JobId, img.Index) : null;
             }
             m.UpdatedAt = now;
             try
@@ -138,15 +177,21 @@ public sealed class ReviewService(PipelineStorage storage)
         }
     }
 
-    /// <summary>One pass over the images; false if a copy's target was deleted under it (a concurrent rejection).</summary>
+    /// <summary>
+    /// One pass over the images; false if a copy's target was deleted under it (a concurrent rejection). An image lives in
+    /// curated/ under its recorded curated path only: copies under any other class (a corrected label) are removed.
+    /// </summary>
     private async Task<bool> SyncOnceAsync(ReviewManifest m, CancellationToken ct)
     {
         bool complete = true;
         foreach (var img in m.Images)
         {
-            var target = storage.Curated.GetBlobClient(BlobPaths.CuratedImage(img.ClassName, m.JobId, img.Index));
-            if (img.Status == ReviewStatus.Approved)
+            string? keep = img.Status == ReviewStatus.Approved ? img.CuratedPath ?? BlobPaths.CuratedImage(img.ClassName, m.JobId, img.Index) : null;
+            foreach (var other in m.Classifier.Scores.ClassNames.Append(img.ClassName).Select(c => BlobPaths.CuratedImage(c, m.JobId, img.Index)).Distinct())
+                if (other != keep) await storage.Curated.GetBlobClient(other).DeleteIfExistsAsync(cancellationToken: ct);
+            if (keep is not null)
             {
+                var target = storage.Curated.GetBlobClient(keep);
                 if (await target.ExistsAsync(ct)) continue;
                 // Create-only: concurrent reviewers syncing the same image make one copy.
                 try { await AtomicBlobWriter.CommitStagedAsync(storage.Synthetic.GetBlobClient(img.Path), target, createOnly: true, ct); }
@@ -158,12 +203,13 @@ public sealed class ReviewService(PipelineStorage storage)
                     complete = false;
                 }
             }
-            else
-            {
-                await target.DeleteIfExistsAsync(cancellationToken: ct);
-            }
         }
         return complete;
     }
+
+    /// <summary>The classifier's own spelling of a class the reviewer named (case-insensitive), or an error listing the classes.</summary>
+    private static string Canonical(string name, IReadOnlyList<string> classes, string jobId) =>
+        classes.FirstOrDefault(c => string.Equals(c, name.Trim(), StringComparison.OrdinalIgnoreCase))
+        ?? throw new ReviewTargetException($"'{name}' is not a class of job '{jobId}' (classes: {string.Join(", ", classes)})");
 
 }

@@ -75,6 +75,15 @@ public class ConsistencyAndInputTests
     }
 
     [Fact]
+    public void A_classifier_of_another_shape_is_refused_naming_both_shapes()
+    {
+        using var model = TinyModels.Diffusion();
+        using var bigger = TinyModels.Classifier(height: 16);
+        var act = () => new LongtailGenerator(model, bigger);
+        act.Should().Throw<DiffusionInputException>().Where(e => e.Input == "classifier" && e.Message.Contains("1x16x16") && e.Message.Contains("1x8x8"));
+    }
+
+    [Fact]
     public void Seeds_per_image_are_stable_and_distinct()
     {
         LongtailGenerator.SeedFor(5, 0).Should().Be(LongtailGenerator.SeedFor(5, 0));

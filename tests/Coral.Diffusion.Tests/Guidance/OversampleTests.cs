@@ -1,0 +1,70 @@
+using Coral.Diffusion.Guidance;
+using Coral.Ml.Signals;
+
+namespace Coral.Diffusion.Tests.Guidance;
+
+/// <summary>Over-generate, filter by the guide ensemble, keep the top N by the guiding signal; every candidate's record says why.</summary>
+public class OversampleTests
+{
+    private static LtgOptions Fast(double w, int oversample, double threshold) => new()
+    {
+        Weight = w, Steps = 4, BatchSize = 4, CfgScale = 0, Signal = SignalKind.EpistemicHead, Oversample = oversample, ConsistencyThreshold = threshold,
+    };
+
+    [Fact]
+    public void Keeps_the_top_n_in_class_candidates_by_signal_and_records_every_drop()
+    {
+        using var model = TinyModels.Diffusion();
+        using var bundle = TinyModels.Classifier();
+        var gen = new LongtailGenerator(model, bundle);
+        // Threshold at the median target probability of the candidates: about half are "not in the class".
+        var probe = gen.Generate(new LtgRequest { ClassIndex = 1, Count = 9, Options = Fast(0.5, 1, 0), Seed = 4 });
+        double median = probe.Records.Select(r => r.TargetProbability).Order().ElementAt(4);
+        var batch = gen.Generate(new LtgRequest { ClassIndex = 1, Count = 3, Options = Fast(0.5, 3, median), Seed = 4 });
+
+        batch.Candidates.Should().HaveCount(9);
+        batch.Candidates.Select(c => c.Seed).Should().OnlyHaveUniqueItems();
+        var inClass = batch.Candidates.Where(c => c.TargetProbability >= median).OrderByDescending(c => c.SignalAfter).ToList();
+        batch.Records.Select(r => r.Index).Should().Equal(inClass.Take(3).Select(c => c.Index), "the top 3 in-class candidates by the guiding signal, in rank order");
+        batch.Images.Should().HaveCount(batch.Records.Count);
+        batch.Records.Should().OnlyContain(r => r.Kept && r.Consistent && r.Reason.StartsWith("kept: rank"));
+        foreach (var c in batch.Candidates.Where(c => !c.Kept))
+            c.Reason.Should().Match(c.Consistent ? "dropped: in class, but rank *" : "dropped: the guide ensemble gives the class p = *");
+        // Same seeds → the kept images are exactly those candidates' images.
+        var all = gen.Generate(new LtgRequest { ClassIndex = 1, Count = 9, Options = Fast(0.5, 1, median), Seed = 4 });
+        all.Records.Select(r => r.Seed).Take(3).Should().Equal(batch.Candidates.Take(3).Select(c => c.Seed), "candidates 0..N−1 keep the request's own seeds");
+    }
+
+    [Fact]
+    public void Without_over_generation_nothing_is_dropped_and_inconsistent_images_are_only_marked()
+    {
+        using var model = TinyModels.Diffusion();
+        using var bundle = TinyModels.Classifier();
+        var batch = new LongtailGenerator(model, bundle).Generate(new LtgRequest { ClassIndex = 0, Count = 4, Options = Fast(0.5, 1, 1.0), Seed = 2 });
+        batch.Records.Should().HaveCount(4).And.OnlyContain(r => r.Kept && !r.Consistent && r.Reason.Contains("marked"));
+        batch.Candidates.Should().BeEquivalentTo(batch.Records);
+    }
+
+    [Fact]
+    public void The_unguided_twin_and_the_held_out_measure_are_recorded_on_the_same_footing()
+    {
+        using var model = TinyModels.Diffusion();
+        using var bundle = TinyModels.Classifier();
+        var gen = new LongtailGenerator(model, bundle);
+        var request = new LtgRequest { ClassIndex = 2, Count = 3, Options = Fast(2.0, 1, 0), Seed = 7 };
+        var guided = gen.Generate(request);
+        var unguided = gen.Generate(request with { Options = request.Options with { Weight = 0 } });
+        guided.Records.Select(r => r.SignalUnguided!.Value).Should().Equal(unguided.Records.Select(r => r.SignalAfter), "the twin is the same seed at w = 0");
+        guided.Records.Should().OnlyContain(r => r.HeldOutSignal == "mutual-information" && r.HeldOutAfter.HasValue && r.HeldOutUnguided.HasValue);
+        guided.Records.Select(r => r.HeldOutUnguided!.Value).Should().Equal(unguided.Records.Select(r => r.HeldOutAfter!.Value));
+        unguided.Records.Should().OnlyContain(r => r.SignalUnguided == null, "w = 0 needs no twin");
+        guided.Records.Average(r => r.SignalAfter - r.SignalUnguided!.Value).Should().BeGreaterThan(0, "guidance raises the signal it follows");
+    }
+
+    [Fact]
+    public void Oversample_out_of_range_is_a_typed_error()
+    {
+        var act = () => new LtgOptions { Oversample = 0 }.Validate();
+        act.Should().Throw<DiffusionInputException>().Which.Input.Should().Be("oversample");
+    }
+}
