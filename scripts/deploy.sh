@@ -61,7 +61,7 @@ done
 
 # Images are built from the committed tree (git archive of HEAD), never from the working directory: that keeps
 # local build output, runs/ and artifacts/ (gigabytes) out of the upload, and makes the tag mean one commit.
-CONTEXT_PATHS=(src build models infra Directory.Build.props Directory.Packages.props)
+CONTEXT_PATHS=(src build models infra host.json Directory.Build.props Directory.Packages.props)
 git rev-parse --verify -q HEAD >/dev/null || die "not a git checkout: images are built from the committed tree"
 [ -n "$TAG" ] || TAG="$(git rev-parse --short=12 HEAD)"
 if [ -n "$(git status --porcelain -- "${CONTEXT_PATHS[@]}")" ]; then

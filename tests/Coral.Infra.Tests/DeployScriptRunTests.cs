@@ -97,7 +97,7 @@ public sealed class DeployScriptRunTests : IDisposable
         foreach (var i in buildCalls)
         {
             var context = FileOfCall(i, "context")!.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            context.Should().Contain(new[] { "src", "build", "models", "infra", "Directory.Packages.props", "Directory.Build.props" });
+            context.Should().Contain(new[] { "src", "build", "models", "infra", "host.json", "Directory.Packages.props", "Directory.Build.props" }, "host.json is at the top, outside src/");
             context.Should().NotContain(new[] { "runs", "artifacts", "tools", "tests", ".git" }, "the upload is the committed sources only");
         }
         builds.Should().Contain(b => b.Contains("-f infra/scorer.Dockerfile") && b.Contains("coral-scorer:t1"));

@@ -79,10 +79,12 @@ public class QueueConsumerTests(AzuriteFixture azurite)
         await s.Jobs.SendMessageAsync("long");
         var release = new TaskCompletionSource();
         var started = new TaskCompletionSource();
-        var work = Consumer(s, visibilitySeconds: 1).ProcessOneAsync(async (_, _) => { started.SetResult(); await release.Task; }, default);
+        // 2 s visibility, renewed every 1 s: a loaded machine (the full suite on 2 shared cores) can delay a renewal by
+        // well over the 0.5 s slack a 1 s visibility leaves, and the message then reappears although the run is alive.
+        var work = Consumer(s, visibilitySeconds: 2).ProcessOneAsync(async (_, _) => { started.SetResult(); await release.Task; }, default);
         await started.Task;
         // Several visibility periods pass; another consumer must never get the message meanwhile.
-        var deadline = DateTime.UtcNow.AddSeconds(3);
+        var deadline = DateTime.UtcNow.AddSeconds(6);
         while (DateTime.UtcNow < deadline)
             (await s.Jobs.ReceiveMessagesAsync(1, TimeSpan.FromSeconds(1))).Value.Should().BeEmpty();
         release.SetResult();
