@@ -109,10 +109,12 @@ public static class LtgEvaluation
                     JudgeArgmaxCi95 = argmax is null ? null : [lo, hi],
                     JudgeConsistentCi95 = judged is double jc ? [Wilson(jc, records.Count).Low, Wilson(jc, records.Count).High] : null,
                     JudgeArgmaxPerClass = perClassArgmax,
+                    HeldOut = HeldOutRise.Of(records),
                 };
                 rows.Add(row);
                 say($"w={w:G3}: mean signal {row.MeanSignal:G4} ± {row.StdSignal:G3}, guide-consistent {row.GuideConsistent:P0}" +
-                    (row.JudgeConsistent is double j ? $", judge-consistent {j:P1} (argmax {row.JudgeArgmax:P1}, 95% CI {lo:P1}–{hi:P1})" : "") + $" [{seconds:F0} s]");
+                    (row.JudgeConsistent is double j ? $", judge-consistent {j:P1} (argmax {row.JudgeArgmax:P1}, 95% CI {lo:P1}–{hi:P1})" : "") +
+                    (row.HeldOut is { } ho ? $", held-out {ho.Signal} {ho.MeanGuided:G4} vs {ho.MeanUnguided:G4} unguided (+{ho.RiseSd:F2} SD, 95% CI {ho.RiseSdCi95[0]:F2}–{ho.RiseSdCi95[1]:F2})" : "") + $" [{seconds:F0} s]");
                 SaveGrid(images, Path.Combine(dir, $"samples-w{w.ToString("G3", CultureInfo.InvariantCulture)}.png"), perClass);
             }
             bool monotonic = rows.Zip(rows.Skip(1)).All(p => p.Second.MeanSignal >= p.First.MeanSignal);
@@ -145,7 +147,8 @@ public static class LtgEvaluation
                 report["consistency"] = new { weight = options.Weight, judge = o.JudgePath, judgeConsistent = atDefault.JudgeConsistent,
                     judgeArgmax = atDefault.JudgeArgmax, judgeArgmaxCi95 = atDefault.JudgeArgmaxCi95, judgeConsistentCi95 = atDefault.JudgeConsistentCi95,
                     unguidedJudgeConsistent = atZero.JudgeConsistent, unguidedJudgeArgmax = atZero.JudgeArgmax, unguidedJudgeArgmaxCi95 = atZero.JudgeArgmaxCi95,
-                    sourceJudgeArgmax = sourceCeiling, images = atDefault.Images, target = 0.9 };
+                    sourceJudgeArgmax = sourceCeiling, images = atDefault.Images, target = 0.9,
+                    heldOut = atDefault.HeldOut, heldOutRiseTargetSd = HeldOutRise.TargetSd };
                 say($"(b) judge class consistency at w={options.Weight}: {atDefault.JudgeArgmax:P1} (argmax, 95% CI {atDefault.JudgeArgmaxCi95![0]:P1}–{atDefault.JudgeArgmaxCi95[1]:P1}, n={atDefault.Images}), {atDefault.JudgeConsistent:P1} (p ≥ {options.ConsistencyThreshold}); unguided {atZero.JudgeArgmax:P1}; target ≥ 90%");
             }
         }
@@ -162,6 +165,29 @@ public static class LtgEvaluation
         public double[]? JudgeArgmaxCi95 { get; init; }
         public double[]? JudgeConsistentCi95 { get; init; }
         public Dictionary<string, double>? JudgeArgmaxPerClass { get; init; }
+        /// <summary>The measure that was not optimised, guided against the same seeds unguided (null at w = 0).</summary>
+        public HeldOutRise? HeldOut { get; init; }
+    }
+
+    /// <summary>
+    /// How far guidance moved a measure it did not optimise: the mean paired difference (guided − same seed unguided) in
+    /// units of the unguided spread, with a 95 % interval from the paired differences' standard error.
+    /// </summary>
+    public sealed record HeldOutRise(string Signal, double MeanGuided, double MeanUnguided, double UnguidedSd, double RiseSd, double[] RiseSdCi95, int Pairs)
+    {
+        public const double TargetSd = 1.0;
+
+        public static HeldOutRise? Of(IReadOnlyList<LtgImageRecord> records)
+        {
+            var pairs = records.Where(r => r.HeldOutAfter is not null && r.HeldOutUnguided is not null).ToList();
+            if (pairs.Count < 2) return null;
+            var diff = pairs.Select(r => r.HeldOutAfter!.Value - r.HeldOutUnguided!.Value).ToArray();
+            double sd = Std(pairs.Select(r => r.HeldOutUnguided!.Value));
+            if (sd <= 0) return null;
+            double mean = diff.Average(), se = Std(diff) / Math.Sqrt(diff.Length);
+            return new HeldOutRise(pairs[0].HeldOutSignal!, pairs.Average(r => r.HeldOutAfter!.Value), pairs.Average(r => r.HeldOutUnguided!.Value), sd,
+                mean / sd, [(mean - 1.96 * se) / sd, (mean + 1.96 * se) / sd], pairs.Count);
+        }
     }
 
     /// <summary>Wilson score interval (95 %) for a share p of n.</summary>
