@@ -1,8 +1,6 @@
-using Spectre.Console;
-
 namespace Coral.Cli.Commands;
 
-/// <summary>Turns expected failures (bad input, missing files) into one clear line and exit code 2.</summary>
+/// <summary>Turns expected failures (bad input, missing files) into one clear line on stderr and exit code 2.</summary>
 public static class CliErrors
 {
     public const int BadInput = 2;
@@ -12,9 +10,16 @@ public static class CliErrors
         try { return await run(); }
         catch (Exception e) when (IsInputError(e))
         {
-            AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            WriteError(e.Message);
             return BadInput;
         }
+    }
+
+    /// <summary>One line, never wrapped (scripts grep it), red only on a terminal.</summary>
+    public static void WriteError(string message)
+    {
+        string line = message.ReplaceLineEndings(" ");
+        Console.Error.WriteLine(Console.IsErrorRedirected ? $"error: {line}" : $"\u001b[31merror:\u001b[0m {line}");
     }
 
     /// <summary>"The user's input is wrong", not "the program is broken": our typed errors, and the BCL's file and argument errors.</summary>

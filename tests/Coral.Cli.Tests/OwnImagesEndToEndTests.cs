@@ -1,0 +1,67 @@
+using System.Text.RegularExpressions;
+using Coral.Cli.Commands;
+using Coral.LocalHost.Audit;
+using Coral.Pipeline.Storage;
+using Coral.Testing;
+
+namespace Coral.Cli.Tests;
+
+/// <summary>
+/// The whole path on images that are not Fashion-MNIST (RGB, 20 px, own class names, already long-tailed), through the
+/// real `coral`: train classifier → train diffusion → serve --upload (score, flag, generate) → review approve with a
+/// confirmed class → curated/&lt;class&gt;/. Models are tiny (seconds); this checks the plumbing, not their quality.
+/// </summary>
+public class OwnImagesEndToEndTests
+{
+    private static ObservedProcess Coral(params string[] args) => new(CliProcess.StartInfo(args));
+
+    private static async Task<string> RunOkAsync(TimeSpan timeout, params string[] args)
+    {
+        var (code, stdout, stderr) = await CliProcess.RunAsync(timeout, args);
+        code.Should().Be(0, $"coral {string.Join(' ', args)}\n{stdout}\n{stderr}");
+        return stdout;
+    }
+
+    [Fact]
+    public async Task An_rgb_folder_of_its_own_goes_from_training_to_curated_with_reviewer_labels()
+    {
+        string work = Directory.CreateTempSubdirectory("coral-own-").FullName;
+        string data = LongTailedImageFolder.Write(Path.Combine(work, "blobs"), size: 20, seed: 1);
+        string field = LongTailedImageFolder.Write(Path.Combine(work, "field"), size: 20, seed: 2, scale: 0.01);   // 4 + 2 + 1 + 1 images
+        string classifier = Path.Combine(work, "classifier"), diffusion = Path.Combine(work, "diffusion");
+
+        var report = await RunOkAsync(TimeSpan.FromMinutes(2), "data", "report", "--data", data);
+        report.Should().Contain("3x20x20").And.Contain("ember").And.Contain("dusk");
+        await RunOkAsync(TimeSpan.FromMinutes(3), "train", "classifier", "--data", data, "--members", "2", "--epochs", "2", "--out", classifier,
+            "--checkpoints", Path.Combine(work, "ckpt"));
+        File.Exists(Path.Combine(classifier, "scorer.onnx")).Should().BeTrue("the ONNX scoring graph is written beside every bundle");
+        await RunOkAsync(TimeSpan.FromMinutes(3), "train", "diffusion", "--data", data, "--coral", "--channels", "8", "--mult", "1,2",
+            "--steps", "20", "--batch", "16", "--out", diffusion);
+        File.ReadAllText(Path.Combine(diffusion, "model", "model-card.json")).Should().Contain("\"imageChannels\": 3").And.Contain("\"resolution\": 20");
+
+        using var azurite = Coral("azurite");
+        var connection = (await azurite.WaitForLineAsync(new Regex("^" + Regex.Escape(AzuriteCommand.ConnectionStringPrefix) + "(?<cs>.+)$"), TimeSpan.FromSeconds(60))).Groups["cs"].Value;
+        string prefix = "own" + Guid.NewGuid().ToString("N")[..8] + "-";
+        // Every field image flagged (threshold below any signal), two images per batch.
+        await RunOkAsync(TimeSpan.FromMinutes(4), "serve", "--connection", connection, "--name-prefix", prefix, "--classifier", classifier,
+            "--diffusion", Path.Combine(diffusion, "model"), "--upload", field, "--threshold=-1000000", "--images-per-job", "2", "--until-idle",
+            "--scan-interval-ms", "200");
+        var storage = PipelineStorage.FromConnectionString(connection, prefix);
+        var audit = await PipelineAudit.ReadAsync(storage, generatorRan: true, default);
+        audit.Problems.Should().BeEmpty();
+        audit.Records.Should().HaveCount(8).And.OnlyContain(r => r.Flagged && r.Source.Name.StartsWith("field/"));
+        audit.Manifests.Should().Be(8);
+
+        var list = await RunOkAsync(TimeSpan.FromMinutes(1), "review", "list", "--connection", connection, "--name-prefix", prefix);
+        string job = list.Split('\n', StringSplitOptions.RemoveEmptyEntries)[0].Split('\t')[0];
+        var refused = await CliProcess.RunAsync(TimeSpan.FromMinutes(1), "review", "approve", job, "--connection", connection, "--name-prefix", prefix);
+        refused.ExitCode.Should().Be(CliErrors.BadInput, "approving without a confirmed class is refused");
+        refused.Stderr.Should().Contain("no reviewer-confirmed class").And.StartWith("error: ");
+        await RunOkAsync(TimeSpan.FromMinutes(1), "review", "approve", job, "--class", "moss", "--source-class", "moss", "--connection", connection, "--name-prefix", prefix);
+        var curated = new List<string>();
+        await foreach (var b in storage.Curated.GetBlobsAsync()) curated.Add(b.Name);
+        curated.Should().HaveCount(2).And.OnlyContain(n => n.StartsWith("moss/" + job + "-"));
+
+        azurite.Process.Kill(entireProcessTree: false);
+    }
+}
