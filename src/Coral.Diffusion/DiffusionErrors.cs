@@ -2,7 +2,7 @@ namespace Coral.Diffusion;
 
 /// <summary>A diffusion input (class, scale, steps, checkpoint, option) is invalid. The message names it.</summary>
 public sealed class DiffusionInputException(string input, string problem)
-    : ArgumentException($"{input}: {problem}", input)
+    : ArgumentException($"{input}: {problem}", input), ICoralInputError
 {
     public string Input { get; } = input;
     public string Problem { get; } = problem;

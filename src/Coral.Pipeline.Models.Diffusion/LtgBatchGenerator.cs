@@ -1,12 +1,12 @@
 using System.Security.Cryptography;
-using Coral.Diffusion;
 using Coral.Diffusion.Guidance;
+using Coral.Diffusion;
 using Coral.Imaging;
 using Coral.Ml.Classification;
 using Coral.Ml.Signals;
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Generation;
 using static TorchSharp.torch;
-using Coral.Pipeline.Contracts;
 
 namespace Coral.Pipeline.Models.Diffusion;
 

@@ -2,8 +2,8 @@ using System.Security.Cryptography;
 using Coral.Imaging;
 using Coral.Ml.Classification;
 using Coral.Ml.Scoring;
-using Coral.Pipeline.Scoring;
 using Coral.Pipeline.Contracts;
+using Coral.Pipeline.Scoring;
 
 namespace Coral.Pipeline.Models;
 

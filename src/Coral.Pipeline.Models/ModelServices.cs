@@ -3,8 +3,8 @@ using Coral.Pipeline.Models.Introspection;
 using Coral.Pipeline.Names;
 using Coral.Pipeline.Scoring;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 

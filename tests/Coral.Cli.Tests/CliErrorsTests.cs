@@ -30,3 +30,25 @@ public class CliErrorsTests
         await act.Should().ThrowAsync<InvalidOperationException>();
     }
 }
+
+/// <summary>Every typed error of ours says whether it is bad input by implementing the one interface.</summary>
+public class InputErrorTypesTests
+{
+    /// <summary>Not the caller's input: transient conditions the hosts retry.</summary>
+    private static readonly Type[] NotInputErrors = [typeof(Coral.Pipeline.Generation.JobBusyException)];
+
+    [Fact]
+    public void Every_coral_exception_type_is_an_input_error_unless_it_is_transient()
+    {
+        var assemblies = new[]
+        {
+            typeof(Coral.Imaging.ImageDecodeException), typeof(Coral.Data.DatasetFormatException), typeof(Coral.Ml.TorchUnavailableException),
+            typeof(Coral.Diffusion.DiffusionInputException), typeof(Coral.Pipeline.PipelineServices), typeof(Coral.Pipeline.Models.ModelUnavailableException),
+            typeof(AzuriteException),
+        }.Select(t => t.Assembly).Distinct();
+        var exceptions = assemblies.SelectMany(a => a.GetTypes()).Where(t => typeof(Exception).IsAssignableFrom(t) && t.IsPublic).ToList();
+
+        exceptions.Should().HaveCountGreaterThan(10);
+        exceptions.Except(NotInputErrors).Should().OnlyContain(t => typeof(ICoralInputError).IsAssignableFrom(t));
+    }
+}

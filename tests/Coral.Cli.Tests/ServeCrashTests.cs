@@ -1,10 +1,10 @@
 using System.Diagnostics;
-using System.Text;
 using System.Text.RegularExpressions;
+using System.Text;
 using Coral.Cli.Commands;
+using Coral.LocalHost.Audit;
 using Coral.Pipeline.Storage;
 using Coral.Testing;
-using Coral.LocalHost.Audit;
 
 namespace Coral.Cli.Tests;
 

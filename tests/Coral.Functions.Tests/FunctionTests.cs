@@ -4,14 +4,14 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Queues.Models;
 using Coral.Functions.Generator;
 using Coral.Functions.Scorer;
-using Coral.Pipeline;
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Generation;
 using Coral.Pipeline.Names;
 using Coral.Pipeline.Scoring;
+using Coral.Pipeline;
 using Coral.Testing;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging.Abstractions;
-using Coral.Pipeline.Contracts;
 
 namespace Coral.Functions.Tests;
 

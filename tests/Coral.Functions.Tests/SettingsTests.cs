@@ -1,10 +1,10 @@
 using Azure.Identity;
-using Coral.Pipeline;
 using Coral.Pipeline.Generation;
 using Coral.Pipeline.Models;
 using Coral.Pipeline.Names;
 using Coral.Pipeline.Scoring;
 using Coral.Pipeline.Storage;
+using Coral.Pipeline;
 using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

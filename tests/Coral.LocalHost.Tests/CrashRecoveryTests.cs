@@ -1,11 +1,11 @@
-using Coral.Pipeline.Generation;
-using Coral.Pipeline.Review;
 using System.Diagnostics;
+using Coral.Pipeline.Contracts;
+using Coral.Pipeline.Generation;
 using Coral.Pipeline.Manifests;
+using Coral.Pipeline.Review;
 using Coral.Pipeline.Scoring;
 using Coral.Testing;
 using static Coral.Testing.PipelineTestKit;
-using Coral.Pipeline.Contracts;
 
 namespace Coral.LocalHost.Tests;
 

@@ -1,14 +1,14 @@
 using System.Collections.Concurrent;
+using Coral.LocalHost.Audit;
+using Coral.LocalHost.Faults;
+using Coral.LocalHost.Serving;
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Models;
 using Coral.Pipeline.Names;
 using Coral.Pipeline.Scoring;
 using Coral.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using static Coral.Testing.PipelineTestKit;
-using Coral.Pipeline.Contracts;
-using Coral.LocalHost.Serving;
-using Coral.LocalHost.Audit;
-using Coral.LocalHost.Faults;
 
 namespace Coral.LocalHost.Tests;
 

@@ -1,10 +1,10 @@
+using Coral.LocalHost.Serving;
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Generation;
 using Coral.Pipeline.Scoring;
 using Coral.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using static Coral.Testing.PipelineTestKit;
-using Coral.Pipeline.Contracts;
-using Coral.LocalHost.Serving;
 
 namespace Coral.LocalHost.Tests;
 

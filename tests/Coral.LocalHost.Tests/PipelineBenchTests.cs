@@ -1,9 +1,9 @@
 using Coral.LocalHost.Bench;
 using Coral.LocalHost.Serving;
-using Coral.Pipeline;
 using Coral.Pipeline.Generation;
 using Coral.Pipeline.Names;
 using Coral.Pipeline.Scoring;
+using Coral.Pipeline;
 using Coral.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;

@@ -1,9 +1,9 @@
-using Coral.Pipeline.Storage;
 using Azure.Storage.Queues.Models;
+using Coral.LocalHost.Serving;
+using Coral.Pipeline.Contracts;
+using Coral.Pipeline.Storage;
 using Coral.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
-using Coral.Pipeline.Contracts;
-using Coral.LocalHost.Serving;
 
 namespace Coral.LocalHost.Tests;
 

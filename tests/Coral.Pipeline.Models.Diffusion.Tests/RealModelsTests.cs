@@ -1,17 +1,17 @@
-using Coral.Pipeline.Manifests;
-using Coral.Pipeline.Generation;
-using Coral.Pipeline.Names;
 using Coral.Data;
 using Coral.Imaging;
+using Coral.LocalHost.Audit;
+using Coral.LocalHost.Serving;
+using Coral.Pipeline.Generation;
+using Coral.Pipeline.Manifests;
+using Coral.Pipeline.Models.Diffusion;
 using Coral.Pipeline.Models;
+using Coral.Pipeline.Names;
 using Coral.Pipeline.Scoring;
 using Coral.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using NJsonSchema;
 using static Coral.Testing.PipelineTestKit;
-using Coral.Pipeline.Models.Diffusion;
-using Coral.LocalHost.Serving;
-using Coral.LocalHost.Audit;
 
 namespace Coral.Pipeline.Models.Diffusion.Tests;
 

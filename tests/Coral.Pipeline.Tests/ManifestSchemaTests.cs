@@ -1,9 +1,9 @@
 using System.Text.Json.Nodes;
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Manifests;
 using Coral.Testing;
 using NJsonSchema;
 using static Coral.Testing.PipelineTestKit;
-using Coral.Pipeline.Contracts;
 
 namespace Coral.Pipeline.Tests;
 

@@ -1,9 +1,9 @@
 using System.Globalization;
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Manifests;
 using Coral.Testing;
 using Microsoft.Playwright;
 using static Coral.Testing.PipelineTestKit;
-using Coral.Pipeline.Contracts;
 
 namespace Coral.Pipeline.Tests;
 

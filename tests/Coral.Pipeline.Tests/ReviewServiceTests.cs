@@ -1,9 +1,9 @@
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Generation;
 using Coral.Pipeline.Manifests;
 using Coral.Pipeline.Review;
 using Coral.Testing;
 using static Coral.Testing.PipelineTestKit;
-using Coral.Pipeline.Contracts;
 
 namespace Coral.Pipeline.Tests;
 

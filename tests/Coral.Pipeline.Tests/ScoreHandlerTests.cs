@@ -1,8 +1,8 @@
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Scoring;
 using Coral.Pipeline.Storage;
 using Coral.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
-using Coral.Pipeline.Contracts;
 
 namespace Coral.Pipeline.Tests;
 

@@ -1,6 +1,5 @@
 using Coral.LocalHost.Azurite;
 
-
 namespace Coral.Testing;
 
 /// <summary>

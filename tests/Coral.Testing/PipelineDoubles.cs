@@ -1,7 +1,7 @@
 using Coral.Imaging;
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Generation;
 using Coral.Pipeline.Scoring;
-using Coral.Pipeline.Contracts;
 
 namespace Coral.Testing;
 

@@ -1,11 +1,11 @@
-using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs;
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Generation;
 using Coral.Pipeline.Scoring;
 using Coral.Pipeline.Storage;
 using Coral.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
-using Coral.Pipeline.Contracts;
 
 namespace Coral.Testing;
 

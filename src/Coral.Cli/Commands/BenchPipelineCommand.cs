@@ -1,23 +1,23 @@
 using System.CommandLine;
-using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json;
+using Coral.LocalHost.Audit;
+using Coral.LocalHost.Azurite;
+using Coral.LocalHost.Bench;
+using Coral.LocalHost.Faults;
+using Coral.LocalHost.Serving;
 using Coral.Ml.Common;
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Generation;
+using Coral.Pipeline.Models.Diffusion;
 using Coral.Pipeline.Models;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Coral.Pipeline.Names;
 using Coral.Pipeline.Scoring;
 using Coral.Pipeline.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
-using Coral.Pipeline.Contracts;
-using Coral.Pipeline.Models.Diffusion;
-using Coral.LocalHost.Serving;
-using Coral.LocalHost.Audit;
-using Coral.LocalHost.Faults;
-using Coral.LocalHost.Azurite;
-using Coral.LocalHost.Bench;
 
 namespace Coral.Cli.Commands;
 

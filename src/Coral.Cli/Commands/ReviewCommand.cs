@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Coral.LocalHost.Serving;
 using Coral.Pipeline.Manifests;
 using Coral.Pipeline.Review;
 using Coral.Pipeline.Storage;
@@ -7,7 +8,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
-using Coral.LocalHost.Serving;
 
 namespace Coral.Cli.Commands;
 

@@ -2,17 +2,18 @@ using System.CommandLine;
 using Coral.LocalHost.Audit;
 using Coral.LocalHost.Azurite;
 using Coral.LocalHost.Serving;
-using Coral.Pipeline;
 using Coral.Pipeline.Introspection;
-using Coral.Pipeline.Models;
 using Coral.Pipeline.Models.Diffusion;
 using Coral.Pipeline.Models.Introspection;
+using Coral.Pipeline.Models;
 using Coral.Pipeline.Names;
 using Coral.Pipeline.Scoring;
 using Coral.Pipeline.Storage;
+using Coral.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+
 namespace Coral.Cli.Commands;
 
 /// <summary>

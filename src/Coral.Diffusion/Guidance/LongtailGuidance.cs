@@ -1,6 +1,6 @@
+using Coral.Diffusion.Schedule;
 using Coral.Ml.Signals;
 using TorchSharp;
-using Coral.Diffusion.Schedule;
 using static TorchSharp.torch;
 
 namespace Coral.Diffusion.Guidance;

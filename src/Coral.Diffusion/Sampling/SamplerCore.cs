@@ -1,5 +1,5 @@
-using TorchSharp;
 using Coral.Diffusion.Schedule;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Coral.Diffusion.Sampling;

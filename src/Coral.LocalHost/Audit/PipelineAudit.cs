@@ -1,12 +1,12 @@
 using System.Collections.Concurrent;
-using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs;
+using Coral.LocalHost.Faults;
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Generation;
 using Coral.Pipeline.Manifests;
 using Coral.Pipeline.Scoring;
 using Coral.Pipeline.Storage;
-using Coral.Pipeline.Contracts;
-using Coral.LocalHost.Faults;
 
 namespace Coral.LocalHost.Audit;
 

@@ -1,8 +1,8 @@
 using Azure.Storage.Blobs.Models;
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Manifests;
 using Coral.Pipeline.Scoring;
 using Coral.Pipeline.Storage;
-using Coral.Pipeline.Contracts;
 
 namespace Coral.LocalHost.Audit;
 

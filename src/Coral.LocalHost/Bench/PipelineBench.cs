@@ -1,5 +1,5 @@
-using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs;
 using Coral.LocalHost.Audit;
 using Coral.LocalHost.Faults;
 using Coral.LocalHost.Serving;

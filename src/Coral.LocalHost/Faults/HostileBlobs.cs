@@ -2,8 +2,8 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 using Coral.Imaging;
-using SkiaSharp;
 using Coral.LocalHost.Serving;
+using SkiaSharp;
 
 namespace Coral.LocalHost.Faults;
 

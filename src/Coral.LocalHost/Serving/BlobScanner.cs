@@ -1,12 +1,12 @@
 using System.Collections.Concurrent;
-using Azure;
-using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs;
+using Azure;
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Names;
 using Coral.Pipeline.Scoring;
 using Coral.Pipeline.Storage;
 using Microsoft.Extensions.Logging;
-using Coral.Pipeline.Contracts;
 
 namespace Coral.LocalHost.Serving;
 

@@ -1,8 +1,8 @@
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Generation;
 using Coral.Pipeline.Scoring;
 using Coral.Pipeline.Storage;
 using Microsoft.Extensions.Logging;
-using Coral.Pipeline.Contracts;
 
 namespace Coral.LocalHost.Serving;
 

@@ -1,11 +1,11 @@
 using System.Text.Json.Serialization;
-using Azure;
-using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
+using Azure.Storage.Queues;
+using Azure;
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Generation;
 using Coral.Pipeline.Names;
 using Microsoft.Extensions.Logging;
-using Coral.Pipeline.Contracts;
 
 namespace Coral.LocalHost.Serving;
 

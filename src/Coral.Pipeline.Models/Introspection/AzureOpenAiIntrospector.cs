@@ -1,16 +1,15 @@
-using System.ClientModel;
 using System.ClientModel.Primitives;
+using System.ClientModel;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using Azure.AI.OpenAI;
 using Azure.Identity;
+using Coral.Pipeline.Introspection;
 using Coral.Pipeline.Manifests;
 using Microsoft.Extensions.Logging;
 using OpenAI.Chat;
-
-using Coral.Pipeline.Introspection;
 
 namespace Coral.Pipeline.Models.Introspection;
 

@@ -1,5 +1,4 @@
 using Coral.Imaging;
-
 using Coral.Pipeline.Introspection;
 
 namespace Coral.Pipeline.Models.Introspection;

@@ -1,14 +1,14 @@
 using System.Security.Cryptography;
-using Azure;
-using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
+using Azure.Storage.Blobs;
+using Azure;
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Introspection;
 using Coral.Pipeline.Manifests;
 using Coral.Pipeline.Names;
 using Coral.Pipeline.Storage;
 using Microsoft.Extensions.Logging;
-using Coral.Pipeline.Contracts;
 
 namespace Coral.Pipeline.Generation;
 

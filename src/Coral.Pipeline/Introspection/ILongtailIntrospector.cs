@@ -1,5 +1,5 @@
-using Coral.Pipeline.Manifests;
 using Coral.Pipeline.Contracts;
+using Coral.Pipeline.Manifests;
 
 namespace Coral.Pipeline.Introspection;
 

@@ -1,8 +1,8 @@
-using Azure;
 using Azure.Storage.Blobs.Models;
+using Azure;
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Manifests;
 using Coral.Pipeline.Storage;
-using Coral.Pipeline.Contracts;
 
 namespace Coral.Pipeline.Review;
 

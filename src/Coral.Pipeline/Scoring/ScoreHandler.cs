@@ -1,12 +1,12 @@
 using System.Security.Cryptography;
-using Azure;
-using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs;
+using Azure;
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Names;
 using Coral.Pipeline.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
-using Coral.Pipeline.Contracts;
 
 namespace Coral.Pipeline.Scoring;
 

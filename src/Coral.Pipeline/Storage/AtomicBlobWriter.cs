@@ -1,7 +1,7 @@
-using Coral.Pipeline.Contracts;
-using Azure;
-using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs;
+using Azure;
+using Coral.Pipeline.Contracts;
 
 namespace Coral.Pipeline.Storage;
 

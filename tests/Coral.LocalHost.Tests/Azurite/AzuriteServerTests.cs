@@ -1,8 +1,8 @@
 using System.Net.Sockets;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
-using Coral.Testing;
 using Coral.LocalHost.Azurite;
+using Coral.Testing;
 
 namespace Coral.LocalHost.Tests.Azurite;
 

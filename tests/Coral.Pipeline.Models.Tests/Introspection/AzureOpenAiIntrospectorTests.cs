@@ -3,10 +3,10 @@ using System.Text.Json.Nodes;
 using Coral.Imaging;
 using Coral.Pipeline.Introspection;
 using Coral.Pipeline.Manifests;
+using Coral.Pipeline.Models.Introspection;
 using Coral.Pipeline.Names;
 using Microsoft.Extensions.Logging.Abstractions;
 using static Coral.Pipeline.Models.Tests.Introspection.IntrospectionTestKit;
-using Coral.Pipeline.Models.Introspection;
 
 namespace Coral.Pipeline.Models.Tests.Introspection;
 

@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Net.Sockets;
-using System.Text;
-using System.Text.Json;
+using System.Net;
 using System.Text.Json.Nodes;
+using System.Text.Json;
+using System.Text;
 
 namespace Coral.Pipeline.Models.Tests.Introspection;
 

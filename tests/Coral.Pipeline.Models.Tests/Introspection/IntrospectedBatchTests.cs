@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Generation;
 using Coral.Pipeline.Introspection;
 using Coral.Pipeline.Manifests;
@@ -9,7 +10,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 using NJsonSchema;
 using static Coral.Pipeline.Models.Tests.Introspection.IntrospectionTestKit;
 using static Coral.Testing.PipelineTestKit;
-using Coral.Pipeline.Contracts;
 
 namespace Coral.Pipeline.Models.Tests.Introspection;
 

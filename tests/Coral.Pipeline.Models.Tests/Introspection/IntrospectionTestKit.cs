@@ -1,11 +1,11 @@
 using Azure.Core;
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Generation;
 using Coral.Pipeline.Introspection;
+using Coral.Pipeline.Models.Introspection;
 using Coral.Pipeline.Scoring;
 using Coral.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
-using Coral.Pipeline.Contracts;
-using Coral.Pipeline.Models.Introspection;
 
 namespace Coral.Pipeline.Models.Tests.Introspection;
 
