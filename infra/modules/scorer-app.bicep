@@ -87,6 +87,11 @@ var env = [
     name: names.Settings.ClassifierPath
     value: string(names.Defaults.ClassifierPath)
   }
+  {
+    // The scorer runs the exported ONNX graph (no libtorch in its image).
+    name: names.Settings.ScoringRuntime
+    value: string(names.Defaults.ScoringRuntime)
+  }
 ]
 
 resource app 'Microsoft.App/containerApps@2025-07-01' = {

@@ -15,7 +15,7 @@ public sealed record ModelOptions
 {
     public string ClassifierPath { get; init; } = Defaults.ClassifierPath;
     public string DiffusionPath { get; init; } = Defaults.DiffusionPath;
-    /// <summary>"onnxruntime" (default: the exported graph, no libtorch) or "torchsharp" (the checkpoint itself).</summary>
+    /// <summary>"onnxruntime": the exported graph (no libtorch). One value today; the setting names the runtime in every deployment.</summary>
     public string ScoringRuntime { get; init; } = Defaults.ScoringRuntime;
 }
 
@@ -34,17 +34,10 @@ public static class ModelServices
             return models.ScoringRuntime.ToLowerInvariant() switch
             {
                 "onnxruntime" => OnnxImageScorer.Load(path, maxBytes),
-                "torchsharp" => LoadTorch(path, maxBytes),
-                var other => throw new ModelUnavailableException($"{Settings.ScoringRuntime}: '{other}' is not a scoring runtime (onnxruntime or torchsharp)"),
+                var other => throw new ModelUnavailableException($"{Settings.ScoringRuntime}: '{other}' is not a scoring runtime this app has (onnxruntime)"),
             };
         });
         return services;
-    }
-
-    private static ClassifierImageScorer LoadTorch(string path, long maxBytes)
-    {
-        Coral.Ml.TorchRuntime.UseHostDefaults();
-        return ClassifierImageScorer.Load(path, maxBytes);
     }
 
     public static IServiceCollection AddModelOptions(this IServiceCollection services, IConfiguration configuration)

@@ -30,18 +30,27 @@ public sealed class DeployArtifactsTests
     }
 
     [Theory]
-    [InlineData("scorer.Dockerfile", "Coral.Functions.Scorer", "cpu")]
-    [InlineData("generator.Dockerfile", "Coral.Functions.Generator", "cuda")]
-    public void Images_build_the_app_with_the_real_functions_worker_and_the_right_torch_backend(string dockerfile, string project, string backend)
+    [InlineData("scorer.Dockerfile", "Coral.Functions.Scorer")]
+    [InlineData("generator.Dockerfile", "Coral.Functions.Generator")]
+    public void Images_build_the_app_with_the_real_functions_worker(string dockerfile, string project)
     {
         var text = Read("infra", dockerfile);
         text.Should().Contain($"src/{project}/{project}.csproj");
         text.Should().NotContain("FunctionsWorker", "the apps always build against the real isolated worker: there is no switch");
         Read("src", project, project + ".csproj").Should().Contain("build/FunctionsApp.props");
         Read("build", "FunctionsApp.props").Should().Contain("\"Microsoft.Azure.Functions.Worker.Sdk\"");
-        text.Should().Contain($"-p:TorchBackend={backend}");
-        text.Should().Contain(@"grep -aq 'GLIBCXX_3\.4\.32'", "libLibTorchSharp.so needs GCC 13's libstdc++; the image build fails early without it");
         text.Should().Contain("AzureWebJobsScriptRoot=/home/site/wwwroot");
+    }
+
+    [Fact]
+    public void Generator_image_builds_the_cuda_torch_backend_and_the_scorer_image_carries_no_libtorch()
+    {
+        var generator = Read("infra", "generator.Dockerfile");
+        generator.Should().Contain("-p:TorchBackend=cuda");
+        var scorer = Read("infra", "scorer.Dockerfile");
+        scorer.Should().NotContain("TorchBackend").And.NotContain("GLIBCXX", "the scorer runs the ONNX graph: no libtorch, no libstdc++ fix");
+        scorer.Should().Contain("libonnxruntime.so").And.Contain("scorer.onnx", "the image build fails early if ONNX Runtime or the graph is missing");
+        Read("src", "Coral.Pipeline.Models", "Coral.Pipeline.Models.csproj").Should().NotContain("Coral.Ml.csproj", "the scorer app's adapters reference no torch project");
     }
 
     [Fact]

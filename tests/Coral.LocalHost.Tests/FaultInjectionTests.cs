@@ -39,7 +39,7 @@ public class FaultInjectionTests(AzuriteFixture azurite)
     public async Task Every_hostile_blob_gets_one_rejected_record_with_its_exact_reason_and_the_host_keeps_serving()
     {
         var s = await PipelineTestStorage.CreateAsync(azurite);
-        using var classifier = ClassifierImageScorer.Load(ModelPaths.Resolve(Defaults.ClassifierPath), Defaults.MaxInputBytes);
+        using var classifier = OnnxImageScorer.Load(ModelPaths.Resolve(Defaults.ClassifierPath), Defaults.MaxInputBytes);
         const string transient = "hostile/always-transient.png";
         var scorer = new CountingScorer(classifier, transient);
         var hostile = HostileBlobs.Create(Defaults.MaxInputBytes);

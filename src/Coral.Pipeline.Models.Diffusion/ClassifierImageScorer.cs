@@ -3,13 +3,15 @@ using Coral.Imaging;
 using Coral.Ml.Classification;
 using Coral.Ml.Scoring;
 using Coral.Pipeline.Contracts;
+using Coral.Pipeline.Models;
 using Coral.Pipeline.Scoring;
 
-namespace Coral.Pipeline.Models;
+namespace Coral.Pipeline.Models.Diffusion;
 
 /// <summary>
-/// The real <see cref="IImageScorer"/>: Coral.Imaging decodes (with its size/pixel limits), the shipped
-/// classifier bundle scores. Decode and shape errors become <see cref="ImageRejectedException"/> (permanent).
+/// The TorchSharp <see cref="IImageScorer"/>: Coral.Imaging decodes (with its size/pixel limits), the classifier
+/// bundle scores in TorchSharp. The pipeline scores with <see cref="OnnxImageScorer"/>; this one is the reference the
+/// ONNX graph is checked against, and lives with the other torch adapter so the scorer app carries no libtorch. Decode and shape errors become <see cref="ImageRejectedException"/> (permanent).
 /// </summary>
 public sealed class ClassifierImageScorer : IImageScorer, IDisposable
 {
@@ -64,5 +66,3 @@ public sealed class ClassifierImageScorer : IImageScorer, IDisposable
     public void Dispose() => _bundle.Dispose();
 }
 
-/// <summary>A model the pipeline needs is missing or not loadable; says which and how to get it.</summary>
-public sealed class ModelUnavailableException(string message, Exception? inner = null) : Exception(message, inner), ICoralInputError;

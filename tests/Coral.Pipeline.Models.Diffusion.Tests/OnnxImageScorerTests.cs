@@ -3,7 +3,7 @@ using Coral.Imaging;
 using Coral.Pipeline.Names;
 using Coral.Pipeline.Scoring;
 
-namespace Coral.Pipeline.Models.Tests;
+namespace Coral.Pipeline.Models.Diffusion.Tests;
 
 /// <summary>The default scorer (ONNX Runtime) and the TorchSharp one agree on real encoded images.</summary>
 public class OnnxImageScorerTests
