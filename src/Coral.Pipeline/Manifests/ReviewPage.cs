@@ -30,10 +30,10 @@ public static class ReviewPage
           .Append("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">")
           .Append($"<title>Review {E(m.JobId)}</title><style>")
           .Append("body{font-family:system-ui,sans-serif;margin:1.5rem;background:#fafafa;color:#222}")
-          .Append(".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:1rem}")
+          .Append(".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:1rem}")
           .Append("figure{margin:0;padding:.6rem;background:#fff;border:1px solid #ddd;border-radius:6px}")
           .Append("figure.inconsistent{border-color:#c33} img{width:100%;image-rendering:pixelated;background:#000}")
-          .Append("dl{display:grid;grid-template-columns:auto 1fr;gap:.1rem .6rem;font-size:.85rem;margin:.4rem 0 0}dt{color:#666}")
+          .Append("dl{display:grid;grid-template-columns:auto minmax(0,1fr);gap:.1rem .6rem;font-size:.85rem;margin:.4rem 0 0}dt{color:#666}dd{margin:0;overflow-wrap:anywhere}")
           .Append(".source{max-width:220px} .mark{font-weight:bold} .ok{color:#171} .bad{color:#c33}")
           .Append("blockquote{margin:.4rem 0;padding:.5rem .8rem;background:#fff;border-left:4px solid #58a} .note{color:#666;font-size:.85rem}")
           .Append("</style></head><body>\n");
