@@ -19,7 +19,9 @@ public sealed class OnnxImageScorer : IImageScorer, IDisposable
     public OnnxImageScorer(OnnxScoringModel model, long maxInputBytes)
     {
         _model = model;
-        _decode = new ImageDecodeOptions { Channels = model.Channels == 1 ? 1 : 3, Width = model.Width, Height = model.Height, MaxBytes = maxInputBytes };
+        // Decoded straight to the input size (the codec's limits reject bombs before allocation), in colour so the record
+        // can say whether a gray conversion happened; the header gives the original size.
+        _decode = new ImageDecodeOptions { Channels = 3, Width = model.Width, Height = model.Height, MaxBytes = maxInputBytes };
         _signal = model.FlagSignal is { } s && model.Signals.Contains(s) ? s : model.Signals[0];
         ModelVersion = model.Version;
         RecommendedThreshold = model.Thresholds.TryGetValue(_signal, out var t) ? t : null;
@@ -40,14 +42,24 @@ public sealed class OnnxImageScorer : IImageScorer, IDisposable
 
     public ImageScore Score(ReadOnlyMemory<byte> image, string sourceName, CancellationToken ct)
     {
-        ImageTensor tensor;
-        try { tensor = ImageCodec.Decode(image.ToArray(), _decode, sourceName); }
+        ImageTensor decoded;
+        ImageInfo original;
+        var bytes = image.ToArray();
+        try
+        {
+            original = ImageCodec.Probe(bytes, _decode, sourceName);
+            decoded = ImageCodec.Decode(bytes, _decode, sourceName);
+        }
         catch (ImageDecodeException e) { throw new ImageRejectedException(sourceName, e.Problem, e); }
         ct.ThrowIfCancellationRequested();
+        var (tensor, conversion, outOfDomain) = InputDomain.Fit(original, decoded, _model.Channels);
         var o = _model.Run([tensor]);
         var probabilities = Softmax(o.Logits);
         int predicted = Array.IndexOf(probabilities, probabilities.Max());
-        return new ImageScore(predicted, _model.ClassNames[predicted], probabilities, _model.ClassNames, _signal, o.Signals[_signal][0]);
+        return new ImageScore(predicted, _model.ClassNames[predicted], probabilities, _model.ClassNames, _signal, o.Signals[_signal][0])
+        {
+            Conversion = conversion, OutOfDomain = outOfDomain,
+        };
     }
 
     private static float[] Softmax(float[] logits)

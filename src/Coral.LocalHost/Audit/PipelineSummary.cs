@@ -11,6 +11,10 @@ public sealed record PipelineSummary(int Incoming, int Scored, int Flagged, int 
     int ConsistentImages, TimeSpan ScoringSpan, TimeSpan GenerationSpan, IReadOnlyList<string> ReviewPages,
     TimeSpan UploadToScoreP50, TimeSpan UploadToScoreP95)
 {
+    /// <summary>Scored inputs that had to be converted to fit the classifier, and those that look unlike its training data.</summary>
+    public int Converted { get; init; }
+    public int OutOfDomain { get; init; }
+
     /// <param name="hostStarted">When the host started: a blob waiting before then counts from then, so the figure measures
     /// the pipeline, not how long the files sat in storage before it ran.</param>
     public static async Task<PipelineSummary> ReadAsync(PipelineStorage s, CancellationToken ct, DateTimeOffset? hostStarted = null)
@@ -38,6 +42,10 @@ public sealed record PipelineSummary(int Incoming, int Scored, int Flagged, int 
             records.Count(r => r.Flagged), records.Count(r => r.Outcome == ScoreOutcome.Rejected), records.Count(r => r.Outcome == ScoreOutcome.Failed),
             manifests.Count, manifests.Sum(m => m.Images.Count), manifests.Sum(m => m.Images.Count(i => i.Consistent)),
             Span(records.Select(r => r.ScoredAt)), Span(manifests.Select(m => m.CreatedAt)), pages,
-            Percentile(latencies, 0.50), Percentile(latencies, 0.95));
+            Percentile(latencies, 0.50), Percentile(latencies, 0.95))
+        {
+            Converted = records.Count(r => r.Score?.Conversion is not null),
+            OutOfDomain = records.Count(r => r.Score?.OutOfDomain.Count > 0),
+        };
     }
 }

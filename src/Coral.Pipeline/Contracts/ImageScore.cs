@@ -7,4 +7,10 @@ public sealed record ImageScore(
     float[] Probabilities,
     IReadOnlyList<string> ClassNames,
     string SignalName,
-    double Signal);
+    double Signal)
+{
+    /// <summary>What was done to the input to fit the classifier, e.g. "RGB 32x32 → gray 28x28 (BT.601 luma, bilinear)"; null when it already fitted.</summary>
+    public string? Conversion { get; init; }
+    /// <summary>Why the input looks unlike the classifier's training data (colour vs gray, size far off); empty when nothing stands out.</summary>
+    public IReadOnlyList<string> OutOfDomain { get; init; } = [];
+}
