@@ -32,7 +32,7 @@ public static class BenchDiffusionCommand
             table.AddRow($"train step, plain DDPM (batch {r.BatchSize}, {r.Shape})", $"{r.PlainStepMs:F0} ms", "");
             table.AddRow("train step, CORAL", $"{r.CoralStepMs:F0} ms", "");
             table.AddRow("CORAL / plain", $"{r.StepRatio:F3}", $"[{(met ? "green" : "red")}]≤ {DiffusionBenchmark.StepRatioTarget}[/]");
-            table.AddRow($"DDIM {r.SamplingSteps} steps, ω=1 (batch {r.SampleBatch})", $"{r.ImagesPerSecond:F2} images/s", "");
+            table.AddRow($"DDIM {r.SamplingSteps} steps, ω={r.GuidanceScale} (batch {r.SampleBatch})", $"{r.ImagesPerSecond:F2} images/s", "");
             table.AddRow("sampling FLOP/s", $"{r.AchievedGflops:F1} GFLOP/s = {r.FractionOfMatmul:P1} of the {r.MatmulGflops:F1} GFLOP/s matmul roof", "");
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLine($"[grey]torch threads {r.Threads}; shared machine: rerun for stable numbers[/]");

@@ -19,7 +19,7 @@ public static class EvalGenerationCommand
         var perClass = new Option<int>("--samples-per-class") { DefaultValueFactory = _ => 50 };
         var steps = new Option<int>("--steps") { Description = "DDIM steps", DefaultValueFactory = _ => 25 };
         var eta = new Option<double>("--eta") { DefaultValueFactory = _ => 0.0 };
-        var guidance = new Option<double>("--guidance-scale") { Description = "classifier-free guidance ω", DefaultValueFactory = _ => 1.0 };
+        var guidance = new Option<double>("--guidance-scale") { Description = "classifier-free guidance ω", DefaultValueFactory = _ => new GenerationEvalOptions().GuidanceScale };
         var seed = new Option<int>("--seed") { Description = "sampling seed", DefaultValueFactory = _ => 0 };
         var outDir = new Option<string>("--out") { Description = "output folder (JSON, PNGs, cached samples)", Required = true };
         var cmd = new Command("generation", "FID per class/group and class consistency of generated samples, judged by an independent classifier.")

@@ -15,7 +15,7 @@ public sealed record DiffusionBenchOptions
     public int BatchSize { get; init; } = 64;
     public int SampleBatch { get; init; } = 64;
     public int SamplingSteps { get; init; } = 50;
-    public double GuidanceScale { get; init; } = 1.0;
+    public double GuidanceScale { get; init; } = SamplerCore.ShippedGuidanceScale;
 }
 
 /// <summary>What <see cref="DiffusionBenchmark.Run"/> measured, all in one run on the same machine state.</summary>
@@ -29,6 +29,7 @@ public sealed record DiffusionBenchResult
     public double StepRatio { get; init; }
     public int SampleBatch { get; init; }
     public int SamplingSteps { get; init; }
+    public double GuidanceScale { get; init; }
     public double ImagesPerSecond { get; init; }
     public double ForwardGflopsPerImage { get; init; }
     public double AchievedGflops { get; init; }
@@ -87,7 +88,7 @@ public static class DiffusionBenchmark
             {
                 Shape = $"{net.ImageChannels}x{net.Resolution}x{net.Resolution}", BatchSize = o.BatchSize,
                 PlainStepMs = mp, CoralStepMs = mc, StepRatio = mc / mp,
-                SampleBatch = o.SampleBatch, SamplingSteps = o.SamplingSteps, ImagesPerSecond = ips,
+                SampleBatch = o.SampleBatch, SamplingSteps = o.SamplingSteps, GuidanceScale = o.GuidanceScale, ImagesPerSecond = ips,
                 ForwardGflopsPerImage = perImage, AchievedGflops = achieved, MatmulGflops = roof, FractionOfMatmul = achieved / roof,
                 Threads = get_num_threads(),
             };

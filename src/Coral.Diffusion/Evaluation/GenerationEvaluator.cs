@@ -16,7 +16,7 @@ public sealed record GenerationEvalOptions
     public int SamplesPerClass { get; init; } = 50;
     public int Steps { get; init; } = 25;
     public double Eta { get; init; }
-    public double GuidanceScale { get; init; } = 1.0;
+    public double GuidanceScale { get; init; } = SamplerCore.ShippedGuidanceScale;
     public int Seed { get; init; }
     public int BatchSize { get; init; } = 100;
 }

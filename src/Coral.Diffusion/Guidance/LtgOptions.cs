@@ -69,7 +69,7 @@ public sealed record LtgOptions
     /// <summary>DDIM η (0 = deterministic DDIM, 1 = DDPM-like).</summary>
     public double Eta { get; init; }
     /// <summary>Classifier-free guidance ω in ε_u + (1+ω)(ε_c − ε_u); 0 = conditional model only.</summary>
-    public double CfgScale { get; init; } = 1.0;
+    public double CfgScale { get; init; } = Sampling.SamplerCore.ShippedGuidanceScale;
     /// <summary>Images below this ensemble-mean probability of the target class are marked inconsistent (kept).</summary>
     public double ConsistencyThreshold { get; init; } = 0.5;
     /// <summary>
