@@ -14,10 +14,11 @@ public static class BenchScoreCommand
     public static Command Create()
     {
         var model = ClassifierCliOptions.Model();
-        var data = ClassifierCliOptions.Data("Fashion-MNIST folder (test images are the input)");
+        var data = new DataCliOptions();   // the test images of --data are the input
         var batches = new Option<int[]>("--batch") { Description = "batch sizes", DefaultValueFactory = _ => [1, 16, 256], AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--out") { Description = "JSON report", DefaultValueFactory = _ => "docs/results/classifier-bench.json" };
-        var cmd = new Command("score", "Benchmark the default scorer (images/s, fraction of the matmul roof, resident memory).") { model, data, batches, output };
+        var cmd = new Command("score", "Benchmark the default scorer (images/s, fraction of the matmul roof, resident memory).") { model, batches, output };
+        data.AddTo(cmd);
         cmd.SetAction(parse => CliErrors.RunAsync(() => Task.FromResult(Run(parse))));
         return cmd;
 
@@ -25,7 +26,7 @@ public static class BenchScoreCommand
         {
             string modelPath = parse.GetValue(model)!;
             using var bundle = ClassifierBundle.Load(modelPath);
-            var test = FashionMnist.Load(FashionMnist.Split.Test, parse.GetValue(data));
+            var test = DataSource.Load(data.Read(parse, bundle.Card.Seed)).Test;
             var images = Enumerable.Range(0, Math.Min(5120, test.Count))
                 .Select(test.Tensor).ToArray();
             var report = ScoreBenchmark.Run(bundle, images, modelPath, parse.GetValue(batches)!, line => AnsiConsole.MarkupLine(Markup.Escape(line))) with
