@@ -61,7 +61,7 @@ public static class EvalGenerationCommand
                     a.FidGroup["Tail"].ToString(), $"{a.Consistency.Mean:P1} ± {a.Consistency.Std:P1}", $"{a.ConsistencyGroup["Tail"].Mean:P1} ± {a.ConsistencyGroup["Tail"].Std:P1}");
             AnsiConsole.Write(table);
             if (verdict.TailFidRatioCoralOverDdpm is { } ratio)
-                AnsiConsole.MarkupLine($"tail FID CORAL/DDPM {ratio:F3} [95% {verdict.TailFidRatioLow95:F3}–{verdict.TailFidRatioHigh95:F3}] (target < {GenerationSummary.TailFidRatioTarget})");
+                AnsiConsole.MarkupLine($"tail FID CORAL/DDPM {ratio:F3} [[95% {verdict.TailFidRatioLow95:F3}–{verdict.TailFidRatioHigh95:F3}]] (target ≤ {GenerationSummary.TailFidRatioTarget}, interval below 1)");
             AnsiConsole.MarkupLine($"lowest tail-class consistency ({verdict.MinTailClassConsistencyArm}): {verdict.MinTailClassConsistencyUnguided:P1} (target ≥ {GenerationSummary.TailConsistencyTarget:P0}); judge sha256 {judgeSha[..12]}");
             AnsiConsole.MarkupLine($"results → {Markup.Escape(output)}");
             return 0;
