@@ -38,12 +38,24 @@ public sealed class LocalPipelineHost(PipelineStorage storage, ScoreHandler scor
         int lastScan = -1;
         var scanning = Task.Run(async () =>
         {
+            int failures = 0;
             while (!stop.IsCancellationRequested)
             {
-                try { lastScan = await scanner.ScanOnceAsync(stop.Token); }
+                try
+                {
+                    lastScan = await scanner.ScanOnceAsync(stop.Token);
+                    if (failures > 0) _log.LogInformation("Scan of {Incoming} works again after {Failures} failed scan(s)", storage.Incoming.Name, failures);
+                    failures = 0;
+                }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
-                catch (Azure.RequestFailedException e) { _log.LogWarning("Scan of {Incoming} failed: {Message}", storage.Incoming.Name, e.Message); }
-                try { await Task.Delay(options.ScanInterval, stop.Token); } catch (OperationCanceledException) { break; }
+                catch (Exception e)
+                {
+                    // Any failure (an outage surfaces as AggregateException after the SDK's retries): one line, back off, go on.
+                    failures++;
+                    _log.LogWarning("Scan of {Incoming} failed ({Type}, {Failures} in a row): {Message}", storage.Incoming.Name, e.GetType().Name, failures, e.Message);
+                }
+                var wait = failures == 0 ? options.ScanInterval : TimeSpan.FromMilliseconds(Math.Min(30_000, options.ScanInterval.TotalMilliseconds * (1 << Math.Min(failures, 6))));
+                try { await Task.Delay(wait, stop.Token); } catch (OperationCanceledException) { break; }
             }
         });
         var consuming = generator is null ? Task.CompletedTask : Task.Run(() => consumer.RunAsync(HandleJobAsync, stop.Token));
@@ -57,7 +69,9 @@ public sealed class LocalPipelineHost(PipelineStorage storage, ScoreHandler scor
             {
                 try { await Task.Delay(options.ScanInterval, stop.Token); } catch (OperationCanceledException) { break; }
                 if (lastScan != 0) continue;
-                var props = await storage.Jobs.GetPropertiesAsync(stop.Token);
+                Azure.Response<Azure.Storage.Queues.Models.QueueProperties> props;
+                try { props = await storage.Jobs.GetPropertiesAsync(stop.Token); }
+                catch (Exception e) when (e is not OperationCanceledException) { _log.LogWarning("Idle check of {Queue} failed: {Message}", storage.Jobs.Name, e.Message); continue; }
                 if ((generator is null || props.Value.ApproximateMessagesCount == 0) && lastScan == 0)
                 {
                     _log.LogInformation("Idle: every incoming blob is scored; {Queue} holds {Count} messages", storage.Jobs.Name,

@@ -37,9 +37,11 @@ public sealed class QueueConsumer(QueueClient queue, QueueClient poison, QueueCo
             bool worked;
             try { worked = await ProcessOneAsync(handler, ct); }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { break; }
-            catch (RequestFailedException e)
+            catch (Exception e)
             {
-                logger.LogWarning("Queue {Queue} unavailable ({Status}): {Message}", queue.Name, e.Status, e.Message);
+                // Any failure talking to the queue (an outage ends as AggregateException after the SDK's retries): log, back off, go on.
+                logger.LogWarning("Queue {Queue} unavailable ({Type}{Status}): {Message}", queue.Name, e.GetType().Name,
+                    e is RequestFailedException r ? $" {r.Status}" : "", e.Message);
                 worked = false;
             }
             if (worked) { delay = TimeSpan.FromMilliseconds(50); continue; }
