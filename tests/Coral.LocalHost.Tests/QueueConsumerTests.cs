@@ -26,6 +26,27 @@ public class QueueConsumerTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_message_that_is_not_base64_goes_to_poison_with_its_reason_and_the_next_one_is_handled()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        // Another producer wrote raw text where the pipeline expects base64: every receive used to fail on it.
+        var raw = new Azure.Storage.Queues.QueueClient(azurite.ConnectionString, s.Jobs.Name, new Azure.Storage.Queues.QueueClientOptions { MessageEncoding = Azure.Storage.Queues.QueueMessageEncoding.None });
+        await raw.SendMessageAsync("{not base64!}");
+        await s.Jobs.SendMessageAsync("good");
+        var seen = new List<string>();
+        var consumer = Consumer(s);
+        for (int i = 0; i < 3 && seen.Count == 0; i++)
+            await consumer.ProcessOneAsync((m, _) => { seen.Add(m.MessageText); return Task.CompletedTask; }, default);
+        seen.Should().Equal("good");
+        var poisoned = (await s.JobsPoison.ReceiveMessagesAsync(5)).Value;
+        poisoned.Should().ContainSingle();
+        var envelope = PipelineJson.Deserialize<PoisonEnvelope>(BinaryData.FromString(poisoned[0].MessageText), "poison");
+        envelope.OriginalMessage.Should().Be("{not base64!}");
+        envelope.Reason.Should().Contain("not valid base64");
+        (await s.Jobs.GetPropertiesAsync()).Value.ApproximateMessagesCount.Should().Be(0);
+    }
+
+    [Fact]
     public async Task A_message_that_always_fails_is_tried_five_times_then_poisoned_with_the_reason()
     {
         var s = await PipelineTestStorage.CreateAsync(azurite);

@@ -1,5 +1,6 @@
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
+using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Names;
 
 namespace Coral.Pipeline.Storage;
@@ -38,11 +39,43 @@ public sealed class PipelineStorage
     public QueueClient Jobs => QueueService.GetQueueClient(Prefix + Queues.LongtailJobs);
     public QueueClient JobsPoison => QueueService.GetQueueClient(Prefix + Queues.LongtailJobsPoison);
 
-    /// <summary>Queue messages are base64, as the Functions host writes and expects them (host.json messageEncoding).</summary>
-    public static QueueClientOptions QueueOptions() => new()
+    /// <summary>
+    /// Queue messages are base64, as the Functions host writes and expects them (host.json messageEncoding). A received
+    /// message that is not valid base64 would make every receive fail and stop all generation: it goes to the poison
+    /// queue with its reason instead (<see cref="PoisonUndecodableAsync"/>).
+    /// </summary>
+    public static QueueClientOptions QueueOptions() => ApplyQueueOptions(new QueueClientOptions());
+
+    /// <summary>The pipeline's queue settings on options made elsewhere (the Azure client factory's).</summary>
+    public static QueueClientOptions ApplyQueueOptions(QueueClientOptions options)
     {
-        MessageEncoding = Defaults.QueueMessageEncoding == "base64" ? QueueMessageEncoding.Base64 : QueueMessageEncoding.None,
-    };
+        options.MessageEncoding = Defaults.QueueMessageEncoding == "base64" ? QueueMessageEncoding.Base64 : QueueMessageEncoding.None;
+        options.MessageDecodingFailed -= PoisonUndecodableAsync;   // idempotent: never two poison copies
+        options.MessageDecodingFailed += PoisonUndecodableAsync;
+        return options;
+    }
+
+    /// <summary>Poison queue of a queue: its name plus "-poison", as the Functions host names it.</summary>
+    public const string PoisonSuffix = "-poison";
+
+    private static async Task PoisonUndecodableAsync(QueueMessageDecodingFailedEventArgs e)
+    {
+        if (e.ReceivedMessage is not { } m) return;   // a peek changes nothing: the next receive handles it
+        var poison = Azure.Storage.Queues.Specialized.SpecializedQueueExtensions.GetParentQueueServiceClient(e.Queue).GetQueueClient(e.Queue.Name + PoisonSuffix);
+        var envelope = new PoisonEnvelope(m.Body.ToString(), m.MessageId, m.DequeueCount,
+            $"message is not valid {Defaults.QueueMessageEncoding} (the queue expects {Defaults.QueueMessageEncoding}-encoded JSON)", e.Queue.Name, DateTimeOffset.UtcNow);
+        // Send first, then delete: a crash in between duplicates into poison (harmless) instead of losing the message.
+        if (e.IsRunningSynchronously)
+        {
+            poison.SendMessage(PipelineJson.Serialize(envelope).ToString(), cancellationToken: e.CancellationToken);
+            e.Queue.DeleteMessage(m.MessageId, m.PopReceipt, e.CancellationToken);
+        }
+        else
+        {
+            await poison.SendMessageAsync(PipelineJson.Serialize(envelope).ToString(), e.CancellationToken);
+            await e.Queue.DeleteMessageAsync(m.MessageId, m.PopReceipt, e.CancellationToken);
+        }
+    }
 
     public static PipelineStorage FromConnectionString(string connectionString, string prefix = "")
     {

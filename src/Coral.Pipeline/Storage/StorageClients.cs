@@ -25,7 +25,7 @@ public static class StorageClients
 
     public static QueueServiceClient Queues(IConfigurationSection section, QueueClientOptions options, AzureComponentFactory factory)
     {
-        options.MessageEncoding = PipelineStorage.QueueOptions().MessageEncoding;
+        PipelineStorage.ApplyQueueOptions(options);
         return ConnectionString(section) is { } cs
             ? Parse(() => new QueueServiceClient(cs, options))
             : new QueueServiceClient(ServiceUri(section, Settings.StorageQueueServiceUri), Credential(section, factory), options);
