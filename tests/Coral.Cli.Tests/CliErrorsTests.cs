@@ -24,6 +24,15 @@ public class CliErrorsTests
     }
 
     [Fact]
+    public async Task A_bad_argument_is_one_line_on_stderr_and_exit_code_2()
+    {
+        var (code, stdout, stderr) = await CliProcess.RunAsync(TimeSpan.FromMinutes(1), "data", "report", "--size", "abc");
+        code.Should().Be(CliErrors.BadInput);
+        stderr.Trim().Should().StartWith("error: ").And.Contain("abc").And.NotContain("\n");
+        stdout.Should().NotContain("Usage:", "not the whole help");
+    }
+
+    [Fact]
     public async Task A_bug_is_not_reported_as_bad_input()
     {
         var act = () => CliErrors.RunAsync(() => Task.FromException<int>(new InvalidOperationException("bug")));

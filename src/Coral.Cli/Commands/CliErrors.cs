@@ -22,6 +22,16 @@ public static class CliErrors
         Console.Error.WriteLine(Console.IsErrorRedirected ? $"error: {line}" : $"\u001b[31merror:\u001b[0m {line}");
     }
 
+    /// <summary>System.CommandLine names .NET types ("System.Nullable`1[System.Int32]"); say what a user would.</summary>
+    public static string Readable(string parseError) => System.Text.RegularExpressions.Regex.Replace(parseError,
+        @"as expected type '(System\.Nullable`1\[)?System\.(?<t>\w+)\]?'", m => m.Groups["t"].Value switch
+        {
+            "Int32" or "Int64" => "as a whole number",
+            "Double" or "Single" => "as a number",
+            "Boolean" => "as true or false",
+            var t => $"as {t}",
+        });
+
     /// <summary>"The user's input is wrong", not "the program is broken": our typed errors, and the BCL's file and argument errors.</summary>
     private static bool IsInputError(Exception e) =>
         e is ICoralInputError or ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException;
