@@ -14,6 +14,9 @@ public static partial class ImageCodec
 
     private const int MaxJpegScans = 500;
 
+    /// <summary>File extensions of the formats <see cref="Decode(byte[], ImageDecodeOptions, string)"/> reads (lower case).</summary>
+    public static readonly IReadOnlySet<string> FileExtensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
+
     /// <summary>Reads the stream to its end (never more than <see cref="ImageDecodeOptions.MaxBytes"/> + 1 bytes), then decodes.</summary>
     public static ImageTensor Decode(Stream stream, ImageDecodeOptions options, string sourceName)
         => Decode(ReadBounded(stream, Checked(options), sourceName), options, sourceName);

@@ -15,7 +15,6 @@ public static class ScoreCommand
     /// <summary>Above this many images the screen shows a summary per class instead of a row per image.</summary>
     public const int PerImageRowsMax = 40;
 
-    private static readonly HashSet<string> ImageExtensions = new(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
 
     public static Command Create()
     {
@@ -115,7 +114,7 @@ public static class ScoreCommand
         foreach (var p in paths)
         {
             if (Directory.Exists(p))
-                files.AddRange(Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories).Where(f => ImageExtensions.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal));
+                files.AddRange(Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories).Where(f => ImageCodec.FileExtensions.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal));
             else if (File.Exists(p)) files.Add(p);
             else throw new FileNotFoundException($"{p}: no such file or folder", p);
         }

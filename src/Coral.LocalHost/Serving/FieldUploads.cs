@@ -10,15 +10,13 @@ namespace Coral.LocalHost.Serving;
 /// </summary>
 public static class FieldUploads
 {
-    public static readonly IReadOnlyList<string> Extensions = [".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"];
-
     /// <summary>Every image file under <paramref name="dir"/> to incoming/&lt;folder name&gt;/&lt;relative path&gt;; returns how many were new.</summary>
     public static async Task<int> UploadFolderAsync(PipelineStorage storage, string dir, ILogger log, CancellationToken ct)
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: no such folder to upload");
         string root = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir)));
         var files = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
-            .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()) && !Path.GetFileName(f).StartsWith('.'))
+            .Where(f => Coral.Imaging.ImageCodec.FileExtensions.Contains(Path.GetExtension(f)) && !Path.GetFileName(f).StartsWith('.'))
             .Order(StringComparer.Ordinal).ToList();
         int added = 0;
         await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (file, token) =>

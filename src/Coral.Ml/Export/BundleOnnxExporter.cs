@@ -121,7 +121,7 @@ public static class BundleOnnxExporter
         g.Node("Gemm", [input, g.Weight($"{name}.w", sd[layer + ".weight"]), g.Weight($"{name}.b", sd[layer + ".bias"])], name, ("transB", 1L));
 
     /// <summary>Accumulates nodes and float initialisers; names are unique by construction.</summary>
-    private sealed class GraphBuilder
+    internal sealed class GraphBuilder
     {
         private readonly GraphProto graph = new();
 
@@ -185,7 +185,8 @@ public static class BundleOnnxExporter
             return graph;
         }
 
-        private static ValueInfoProto Value(string name, long[] dims)
+        /// <summary>A float tensor's name and shape; a negative dimension is the symbolic batch size "N".</summary>
+        internal static ValueInfoProto Value(string name, long[] dims)
         {
             var shape = new TensorShapeProto();
             foreach (var d in dims)

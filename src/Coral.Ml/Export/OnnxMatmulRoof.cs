@@ -26,8 +26,8 @@ public static class OnnxMatmulRoof
         node.Input.AddRange(["x", "b"]);
         node.Output.Add("y");
         graph.Node.Add(node);
-        graph.Input.Add(Value("x", n));
-        graph.Output.Add(Value("y", n));
+        graph.Input.Add(BundleOnnxExporter.GraphBuilder.Value("x", [n, n]));
+        graph.Output.Add(BundleOnnxExporter.GraphBuilder.Value("y", [n, n]));
         var model = new ModelProto { IrVersion = 8, Graph = graph };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = BundleOnnxExporter.Opset });
         using var session = new InferenceSession(model.ToByteArray(), new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 });
@@ -42,13 +42,5 @@ public static class OnnxMatmulRoof
             best = Math.Min(best, clock.Elapsed.TotalSeconds);
         }
         return 2.0 * n * n * n * reps / best / 1e9;
-    }
-
-    private static ValueInfoProto Value(string name, int n)
-    {
-        var shape = new TensorShapeProto();
-        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = n });
-        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = n });
-        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } } };
     }
 }
