@@ -99,6 +99,28 @@ public static class DataSource
         return ([.. keep], [.. held]);
     }
 
+    /// <summary>
+    /// Extra labelled images for training (reviewer-approved images pulled from curated/, say): one sub-folder per class,
+    /// each folder named as one of <paramref name="like"/>'s classes, either exactly (any case) or as
+    /// <paramref name="folderName"/> writes it ("t-shirt-top" for "T-shirt/top"). Decoded at the data's size and channels.
+    /// An empty folder gives no images; a folder that names no class is an error naming it.
+    /// </summary>
+    public static LabeledImages LoadExtra(string path, LabeledImages like, Func<string, string>? folderName = null)
+    {
+        if (!Directory.Exists(path)) throw new DatasetFormatException(path, "folder of extra training images not found");
+        if (!Directory.EnumerateDirectories(path).Any(d => !System.IO.Path.GetFileName(d).StartsWith('.'))) return like.Subset([]);
+        var folder = LoadFolder(path, like.Height, like.Channels, like.Width).Images;
+        var map = new int[folder.NumClasses];
+        for (int f = 0; f < folder.NumClasses; f++)
+        {
+            string name = folder.ClassNames[f];
+            int k = Enumerable.Range(0, like.NumClasses).FirstOrDefault(c => string.Equals(like.ClassNames[c], name, StringComparison.OrdinalIgnoreCase)
+                || (folderName is not null && folderName(like.ClassNames[c]) == name), -1);
+            map[f] = k >= 0 ? k : throw new DatasetFormatException(System.IO.Path.Combine(path, name), $"names no class of the data (classes: {string.Join(", ", like.ClassNames)})");
+        }
+        return new LabeledImages(folder.Pixels, [.. folder.Labels.Select(l => map[l])], like.Channels, like.Height, like.Width, like.ClassNames);
+    }
+
     private static ImageFolderDataset LoadFolder(string path, int? size, int? channels, int? width = null) =>
         ImageFolderDataset.Load(path, new ImageFolderOptions { Width = width ?? size, Height = size, Channels = channels, SkipBadFiles = true });
 

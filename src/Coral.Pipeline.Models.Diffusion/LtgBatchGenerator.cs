@@ -12,7 +12,8 @@ namespace Coral.Pipeline.Models.Diffusion;
 
 /// <summary>
 /// The real <see cref="ILongtailBatchGenerator"/>: Coral.Diffusion's <see cref="LongtailGenerator"/> (DDIM +
-/// Longtail Guidance, SDEdit from the flagged source) guided by the shipped classifier. Seeds come from the
+/// Longtail Guidance from noise, or SDEdit from the flagged source, see <see cref="LtgOptions.Start"/>) guided by the
+/// shipped classifier; over-generated candidates are filtered and ranked, and the dropped ones recorded. Seeds come from the
 /// job, so a retried job asks for the same images. One batch at a time (torch modules are shared).
 /// </summary>
 public sealed class LtgBatchGenerator : ILongtailBatchGenerator, IDisposable
@@ -35,6 +36,8 @@ public sealed class LtgBatchGenerator : ILongtailBatchGenerator, IDisposable
         {
             ["weight"] = _options.Weight, ["strength"] = _options.Strength, ["steps"] = _options.Steps, ["eta"] = _options.Eta,
             ["cfgScale"] = _options.CfgScale, ["guideEvery"] = _options.GuideEvery, ["consistencyThreshold"] = _options.ConsistencyThreshold,
+            ["guideTMax"] = _options.GuideTMax, ["guideTMin"] = _options.GuideTMin, ["oversample"] = _options.Oversample,
+            ["fromSource"] = _options.Start == GenerationStart.Source ? 1 : 0, ["filterDiffusionModel"] = _options.Filter == CandidateFilter.DiffusionModel ? 1 : 0,
         };
     }
 
@@ -58,14 +61,14 @@ public sealed class LtgBatchGenerator : ILongtailBatchGenerator, IDisposable
     public string DiffusionModel { get; }
     public IReadOnlyDictionary<string, double> Parameters { get; }
 
-    public async Task<IReadOnlyList<GeneratedImage>> GenerateAsync(LongtailJob job, ReadOnlyMemory<byte> sourceImage, CancellationToken ct)
+    public async Task<GeneratedBatch> GenerateAsync(LongtailJob job, ReadOnlyMemory<byte> sourceImage, CancellationToken ct)
     {
         await _gate.WaitAsync(ct);
         try { return await Task.Run(() => Generate(job, sourceImage.ToArray(), ct), ct); }
         finally { _gate.Release(); }
     }
 
-    private List<GeneratedImage> Generate(LongtailJob job, byte[] source, CancellationToken ct)
+    private GeneratedBatch Generate(LongtailJob job, byte[] source, CancellationToken ct)
     {
         using var scope = NewDisposeScope();
         Tensor x;
@@ -74,6 +77,8 @@ public sealed class LtgBatchGenerator : ILongtailBatchGenerator, IDisposable
         if (job.Score.Probabilities.Length != _generator.ClassNames.Count)
             throw new PermanentJobException(job.JobId, $"the score has {job.Score.Probabilities.Length} class probabilities, the generator {_generator.ClassNames.Count} classes");
         var images = new List<GeneratedImage>(job.ImageCount);
+        var dropped = new List<CandidateEvidence>();
+        bool fromSource = _options.Start == GenerationStart.Source;
         int next = 0;
         foreach (var (classIndex, count) in TargetClasses.Plan(job.Score, job.ImageCount))
         {
@@ -82,17 +87,27 @@ public sealed class LtgBatchGenerator : ILongtailBatchGenerator, IDisposable
             next += count;
             var batch = _generator.Generate(new LtgRequest
             {
-                Source = x, SourceName = job.Source.Name, ClassIndex = classIndex, Count = count, Options = _options, Seeds = seeds,
+                Source = fromSource ? x : null, SourceName = job.Source.Name, ClassIndex = classIndex, Count = count, Options = _options, Seeds = seeds,
             }, ct: ct);
             for (int i = 0; i < batch.Images.Count; i++)
             {
                 var r = batch.Records[i];
                 images.Add(new GeneratedImage(ImageCodec.EncodePng(batch.Images[i]), r.Seed, r.SignalBefore ?? job.Score.Signal, r.SignalAfter,
-                    r.ClassIndex, r.ClassName, r.ClassProbabilities, r.Consistent));
+                    r.ClassIndex, r.ClassName, r.ClassProbabilities, r.Consistent) { Evidence = Evidence(r) });
             }
+            dropped.AddRange(batch.Candidates.Where(r => !r.Kept).Select(Evidence));
         }
-        return images;
+        return new GeneratedBatch(images, dropped);
     }
+
+    private CandidateEvidence Evidence(LtgImageRecord r) => new()
+    {
+        Seed = r.Seed, ClassName = r.ClassName, Signal = r.Signal, SignalAfter = r.SignalAfter, SignalUnguided = r.SignalUnguided,
+        HeldOutSignal = r.HeldOutSignal, HeldOutAfter = r.HeldOutAfter, HeldOutUnguided = r.HeldOutUnguided,
+        Consistent = r.Consistent, ConsistencyBy = r.ConsistencyBy,
+        ModelClass = r.DiffusionClass is int k ? _generator.ClassNames[k] : null, ModelMargin = r.DiffusionMargin,
+        Kept = r.Kept, Rank = r.Rank, Reason = r.Reason,
+    };
 
     public void Dispose()
     {

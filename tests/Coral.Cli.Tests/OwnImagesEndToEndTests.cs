@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Coral.Cli.Commands;
 using Coral.LocalHost.Audit;
@@ -61,6 +62,22 @@ public class OwnImagesEndToEndTests
         var curated = new List<string>();
         await foreach (var b in storage.Curated.GetBlobsAsync()) curated.Add(b.Name);
         curated.Should().HaveCount(2).And.OnlyContain(n => n.StartsWith("moss/" + job + "-"));
+
+        // The loop closes: approved images train the next classifier, and its card says so.
+        string pulled = Path.Combine(work, "curated");
+        (await RunOkAsync(TimeSpan.FromMinutes(1), "review", "pull-curated", "--to", pulled, "--connection", connection, "--name-prefix", prefix))
+            .Should().Contain("2 approved images").And.Contain("moss 2");
+        Directory.GetFiles(Path.Combine(pulled, "moss"), "*.png").Should().HaveCount(2);
+        string next = Path.Combine(work, "classifier-v2");
+        await RunOkAsync(TimeSpan.FromMinutes(3), "train", "classifier", "--data", data, "--members", "2", "--epochs", "1", "--out", next,
+            "--checkpoints", Path.Combine(work, "ckpt2"), "--add-images", pulled);
+        using (var card = JsonDocument.Parse(File.ReadAllText(Path.Combine(next, "model-card.json"))))
+        {
+            var added = card.RootElement.GetProperty("addedImages")[0];
+            added.GetProperty("count").GetInt32().Should().Be(2);
+            added.GetProperty("countsPerClass")[2].GetInt32().Should().Be(2, "both approved images are moss (class 2 of dusk, ember, moss, tide)");
+            card.RootElement.GetProperty("dataset").GetString().Should().Contain("plus 2 approved images from " + pulled);
+        }
 
         azurite.Process.Kill(entireProcessTree: false);
     }

@@ -51,8 +51,12 @@ public class ReviewPageTests(AzuriteFixture azurite)
         {
             int index = int.Parse((await card.GetAttributeAsync("data-index"))!, CultureInfo.InvariantCulture);
             var img = manifest.Images.Single(i => i.Index == index);
-            (await (await card.QuerySelectorAsync(".signal-before"))!.TextContentAsync()).Should().Be(ReviewPage.Number(img.SignalBefore));
+            // One footing: the same seed unguided against guided, never the source's score from another scorer as "before".
+            (await card.QuerySelectorAsync(".signal-before")).Should().BeNull();
+            (await (await card.QuerySelectorAsync(".signal-unguided"))!.TextContentAsync()).Should().Be(ReviewPage.Number(img.Evidence!.SignalUnguided!.Value));
             (await (await card.QuerySelectorAsync(".signal-after"))!.TextContentAsync()).Should().Be(ReviewPage.Number(img.SignalAfter));
+            (await (await card.QuerySelectorAsync(".held-out"))!.TextContentAsync()).Should().Contain(ReviewPage.Number(img.Evidence.HeldOutAfter!.Value));
+            (await (await card.QuerySelectorAsync(".reason"))!.TextContentAsync()).Should().Be(img.Evidence.Reason);
             (await (await card.QuerySelectorAsync(".class-name"))!.TextContentAsync()).Should().Be(img.ClassName);
             (await (await card.QuerySelectorAsync(".class-prob"))!.TextContentAsync()).Should().Be(ReviewPage.Number(img.ClassProbabilities[img.ClassIndex]));
             (await (await card.QuerySelectorAsync("[data-consistent]"))!.GetAttributeAsync("data-consistent")).Should().Be(img.Consistent ? "true" : "false");
@@ -60,6 +64,9 @@ public class ReviewPageTests(AzuriteFixture azurite)
         }
         manifest.Images.Should().Contain(i => !i.Consistent, "the double marks some images inconsistent");
         (await page.QuerySelectorAllAsync("figure.inconsistent")).Should().HaveCount(manifest.Images.Count(i => !i.Consistent));
+        manifest.DroppedCandidates.Should().ContainSingle().Which.Kept.Should().BeFalse();
+        (await page.QuerySelectorAllAsync("#dropped tr td.reason")).Should().HaveCount(1);
+        (await page.TextContentAsync("#dropped td.reason")).Should().Be(manifest.DroppedCandidates![0].Reason);
         requests.Should().OnlyContain(u => u.StartsWith("file:") || u.StartsWith("data:"), "the page is self-contained");
     }
 }

@@ -47,7 +47,7 @@ public sealed class FakeBatchGenerator : ILongtailBatchGenerator
     public Func<CancellationToken, Task>? Gate;
     public readonly TaskCompletionSource Started = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public async Task<IReadOnlyList<GeneratedImage>> GenerateAsync(LongtailJob job, ReadOnlyMemory<byte> sourceImage, CancellationToken ct)
+    public async Task<GeneratedBatch> GenerateAsync(LongtailJob job, ReadOnlyMemory<byte> sourceImage, CancellationToken ct)
     {
         Interlocked.Increment(ref Calls);
         Started.TrySetResult();
@@ -64,10 +64,24 @@ public sealed class FakeBatchGenerator : ILongtailBatchGenerator
             int cls = job.Score.PredictedClass;
             var probs = new float[job.Score.ClassNames.Count];
             for (int k = 0; k < probs.Length; k++) probs[k] = k == cls ? 0.7f : 0.3f / Math.Max(1, probs.Length - 1);
-            list.Add(new GeneratedImage(png, seed, job.Score.Signal, job.Score.Signal * 0.5 + i * 0.01, cls, job.Score.ClassNames[cls], probs, i % 3 != 2));
+            double after = job.Score.Signal * 0.5 + i * 0.01;
+            list.Add(new GeneratedImage(png, seed, job.Score.Signal, after, cls, job.Score.ClassNames[cls], probs, i % 3 != 2)
+            {
+                Evidence = Evidence(seed, job.Score.ClassNames[cls], after, i % 3 != 2, kept: true, rank: i + 1),
+            });
         }
-        return list;
+        // One over-generated candidate that the filter dropped, as the real generator records it.
+        var dropped = Evidence(job.SeedFor(1000), job.Score.ClassNames[job.Score.PredictedClass], 0.5, consistent: false, kept: false, rank: 0);
+        return new GeneratedBatch(list, [dropped]);
     }
+
+    private static CandidateEvidence Evidence(long seed, string cls, double after, bool consistent, bool kept, int rank) => new()
+    {
+        Seed = seed, ClassName = cls, Signal = "epistemic-head", SignalAfter = after, SignalUnguided = after - 0.02,
+        HeldOutSignal = "mutual-information", HeldOutAfter = after / 2, HeldOutUnguided = after / 3,
+        Consistent = consistent, ConsistencyBy = "diffusion-model", ModelClass = consistent ? cls : "Other", ModelMargin = consistent ? 0.01 : -0.01,
+        Kept = kept, Rank = rank, Reason = kept ? $"kept: rank {rank}" : "dropped: the diffusion model places it in Other",
+    };
 }
 
 /// <summary>A small valid PNG (28×28 grayscale) whose last pixel varies with <paramref name="variant"/>.</summary>

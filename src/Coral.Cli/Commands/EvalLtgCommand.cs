@@ -16,20 +16,21 @@ namespace Coral.Cli.Commands;
 
 /// <summary>
 /// `coral eval ltg`: (a) w-sweep of the mean longtail signal (must rise with w; plotted), (b) class consistency at
-/// the default w judged by an independent classifier, (c) fine-tuning with N LTG vs N unguided vs no extra images
-/// per tail class over several seeds (tail-class and overall test accuracy).
+/// the default w judged by an independent classifier, (c) fine-tuning with N LTG images per tail class against the
+/// controls (no extra data, the reviewed sources only, oversampling, classical augmentation, unguided diffusion) over seeds.
 /// </summary>
 public static class EvalLtgCommand
 {
     public static Command Create()
     {
         var judge = new Option<string>("--judge") { Description = "independent classifier for class consistency (not the guiding one)", DefaultValueFactory = _ => "models/judge" };
-        var data = new Option<string>("--data") { Description = "Fashion-MNIST folder (IDX files)", DefaultValueFactory = _ => FashionMnist.DefaultDirectory };
+        var data = new DataCliOptions();
         var weights = new Option<string>("--weights") { Description = "w values of the sweep, comma-separated (the default --weight is added)", DefaultValueFactory = _ => "0,0.1,0.2,0.3,0.5" };
         var classes = new Option<string?>("--classes") { Description = "classes to generate (indices or names, comma-separated; default: the guiding classifier's tail classes)" };
         var count = new Option<int>("--count") { Description = "(a)/(b): images per class per w", DefaultValueFactory = _ => 8 };
         var parts = new Option<string>("--parts") { Description = "which parts to run: a, b, c (comma-separated)", DefaultValueFactory = _ => "a,b,c" };
-        var n = new Option<int>("--retrain-n") { Description = "(c): generated images per tail class in each arm", DefaultValueFactory = _ => 16 };
+        var n = new Option<int>("--retrain-n") { Description = "(c): extra images per tail class in each arm (generated, oversampled or augmented)", DefaultValueFactory = _ => 16 };
+        var retrainSources = new Option<int>("--retrain-sources") { Description = "(c): reviewed real field images per tail class in every arm but 'none'", DefaultValueFactory = _ => 8 };
         var seeds = new Option<int>("--retrain-seeds") { Description = "(c): seeds (generation and fine-tuning)", DefaultValueFactory = _ => 3 };
         var epochs = new Option<int>("--retrain-epochs") { Description = "(c): fine-tuning epochs over LT train + extra images", DefaultValueFactory = _ => 1 };
         var lr = new Option<double>("--retrain-lr") { Description = "(c): fine-tuning learning rate (Adam)", DefaultValueFactory = _ => 5e-4 };
@@ -40,8 +41,9 @@ public static class EvalLtgCommand
         var outDir = new Option<string>("--out") { Description = "results folder (eval-ltg.json, ltg-sweep.png, sample grids)", DefaultValueFactory = _ => "runs/eval-ltg" };
         var cmd = new Command("ltg", "Evaluate Longtail Guidance: w-sweep, class consistency (judge), retraining experiment.")
         {
-            judge, data, weights, classes, count, parts, n, seeds, epochs, lr, cosine, sourcesPerClass, seed, draw, outDir,
+            judge, weights, classes, count, parts, n, retrainSources, seeds, epochs, lr, cosine, sourcesPerClass, seed, draw, outDir,
         };
+        data.AddTo(cmd);
         var ltg = LtgCli.AddOptions(cmd);
         cmd.SetAction((parse, ct) => CliErrors.RunAsync(() => Task.Run(() =>
         {
@@ -69,9 +71,9 @@ public static class EvalLtgCommand
                     : LtgEvaluation.TailClasses(models.Guide),
                 Sweep = run.Contains("a"), Consistency = run.Contains("b"), Retraining = run.Contains("c"),
                 ImagesPerClass = parse.GetValue(count), SourcesPerClass = parse.GetValue(sourcesPerClass), Seed = parse.GetValue(seed), SourceDraw = parse.GetValue(draw),
-                RetrainImagesPerClass = parse.GetValue(n), RetrainSeeds = parse.GetValue(seeds),
+                RetrainImagesPerClass = parse.GetValue(n), RetrainSourcesPerClass = parse.GetValue(retrainSources), RetrainSeeds = parse.GetValue(seeds),
                 FineTune = new LtgRetraining.Options(parse.GetValue(epochs), 128, parse.GetValue(lr), 0, parse.GetValue(cosine)),
-                DataDirectory = parse.GetValue(data)!, OutputDirectory = dir, Resolution = models.Diffusion.Resolution,
+                Data = data.Read(parse, models.Guide.Card.Seed), OutputDirectory = dir, Resolution = models.Diffusion.Resolution,
                 JudgePath = parse.GetValue(judge), DiffusionPath = models.DiffusionPath, ClassifierPath = models.ClassifierPath,
             };
             var report = LtgEvaluation.Run(gen, models.Guide, judgeBundle, evaluation,

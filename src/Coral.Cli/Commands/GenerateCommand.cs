@@ -114,6 +114,8 @@ internal sealed class LtgCli
     public required Option<GradientNormalization> Normalization { get; init; }
     public required Option<double> Threshold { get; init; }
     public required Option<int> Batch { get; init; }
+    public required Option<int> Oversample { get; init; }
+    public required Option<CandidateFilter> Filter { get; init; }
 
     public static LtgCli AddOptions(Command cmd)
     {
@@ -134,8 +136,10 @@ internal sealed class LtgCli
             Normalization = new Option<GradientNormalization>("--normalization") { Description = "UnitRms (w = fraction of the noise scale) or None", DefaultValueFactory = _ => Defaults.Normalization },
             Threshold = new Option<double>("--consistency-threshold") { Description = "min ensemble probability of the target class; below it images are marked", DefaultValueFactory = _ => Defaults.ConsistencyThreshold },
             Batch = new Option<int>("--batch") { Description = "images sampled together", DefaultValueFactory = _ => Defaults.BatchSize },
+            Oversample = new Option<int>("--oversample") { Description = $"candidates per kept image (1 = keep all, marked; 2..{LtgOptions.MaxOversample} = drop those the filter puts outside the class, keep the top by signal)", DefaultValueFactory = _ => Defaults.Oversample },
+            Filter = new Option<CandidateFilter>("--filter") { Description = "who decides a candidate shows its class: DiffusionModel (its implicit classifier) or GuideEnsemble (p ≥ --consistency-threshold)", DefaultValueFactory = _ => Defaults.Filter },
         };
-        foreach (var opt in new Option[] { o.Diffusion, o.Classifier, o.Weight, o.Strength, o.Steps, o.Eta, o.Cfg, o.Signal, o.GuideEvery, o.GuideTMax, o.GuideTMin, o.Gradient, o.Normalization, o.Threshold, o.Batch })
+        foreach (var opt in new Option[] { o.Diffusion, o.Classifier, o.Weight, o.Strength, o.Steps, o.Eta, o.Cfg, o.Signal, o.GuideEvery, o.GuideTMax, o.GuideTMin, o.Gradient, o.Normalization, o.Threshold, o.Batch, o.Oversample, o.Filter })
             cmd.Options.Add(opt);
         return o;
     }
@@ -151,6 +155,7 @@ internal sealed class LtgCli
             CfgScale = p.GetValue(Cfg), Signal = signal, GuideEvery = p.GetValue(GuideEvery),
             GuideTMax = p.GetValue(GuideTMax), GuideTMin = p.GetValue(GuideTMin), Gradient = p.GetValue(Gradient),
             Normalization = p.GetValue(Normalization), ConsistencyThreshold = p.GetValue(Threshold), BatchSize = p.GetValue(Batch),
+            Oversample = p.GetValue(Oversample), Filter = p.GetValue(Filter),
         };
         try { o.Validate(); }
         catch (DiffusionInputException e) { throw new DiffusionInputException("--" + e.Input, Bare(e)[(e.Input.Length + 2)..]); }

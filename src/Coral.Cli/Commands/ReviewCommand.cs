@@ -67,6 +67,19 @@ public static class ReviewCommand
         }));
         review.Subcommands.Add(show);
 
+        var toDir = new Option<string>("--to") { Description = "local folder (one sub-folder per class)", DefaultValueFactory = _ => "runs/curated" };
+        var pull = new Command("pull-curated", "Copy the approved images in curated/ to a local folder, for `coral train classifier --add-images`.") { toDir, connection, prefix };
+        pull.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
+        {
+            string dir = parse.GetValue(toDir)!;
+            var counts = await new ReviewService(Storage(parse, connection, prefix)).PullCuratedAsync(dir, ct);
+            Console.WriteLine(counts.Count == 0
+                ? $"curated/ is empty: nothing approved yet ({dir} unchanged)"
+                : $"{counts.Values.Sum()} approved images → {dir}: {string.Join(", ", counts.Select(kv => $"{kv.Key} {kv.Value}"))}");
+            return 0;
+        }));
+        review.Subcommands.Add(pull);
+
         foreach (var (name, status) in new[] { ("approve", ReviewStatus.Approved), ("reject", ReviewStatus.Rejected) })
         {
             var job = new Argument<string>("job") { Description = "job id" };

@@ -32,9 +32,10 @@ public static class TrainClassifierCommand
         var degrade = new Option<bool>("--degrade") { Description = "train on sampler-like degradations (blur, noise); on by default with --judge" };
         var conv = new Option<string?>("--conv") { Description = "conv widths 'c1,c2' of the CNN (default 16,32; 32,64 with --judge)" };
         var maxTrain = new Option<int?>("--max-train") { Description = "use at most this many training images (quick runs)" };
+        var addImages = new Option<string[]>("--add-images") { Description = "folder of extra labelled images, one sub-folder per class (repeatable; `coral review pull-curated` fills one from curated/)", AllowMultipleArgumentsPerToken = true };
         var cmd = new Command("classifier", "Train the classifier bundle (ensemble, epistemic head, calibration, model card).")
         {
-            heldOutFraction, members, seed, epochs, batch, lr, outDir, checkpoints, resume, flagRate, flagSignal, judge, degrade, conv, maxTrain,
+            heldOutFraction, members, seed, epochs, batch, lr, outDir, checkpoints, resume, flagRate, flagSignal, judge, degrade, conv, maxTrain, addImages,
         };
         data.AddTo(cmd);
         cmd.SetAction(parse => CliErrors.RunAsync(() => Task.FromResult(Run(parse))));
@@ -57,6 +58,7 @@ public static class TrainClassifierCommand
                 FlagRate = parse.GetValue(flagRate),
                 FlagSignal = LongtailSignals.Parse(parse.GetValue(flagSignal)!),
                 MaxTrainImages = parse.GetValue(maxTrain),
+                AddImages = parse.GetValue(addImages) ?? [], ClassFolderName = Pipeline.Contracts.BlobPaths.ClassFolder,
                 ConvWidths = ParseConv(parse.GetValue(conv) ?? (isJudge ? "32,64" : null)),
                 Kind = isJudge ? "judge" : "classifier",
                 Purpose = isJudge

@@ -80,8 +80,8 @@ public sealed class LongtailGenerator
 
     /// <summary>
     /// Generates <see cref="LtgOptions.Oversample"/>·Count candidates, measures each (guiding signal, held-out signal,
-    /// the guide ensemble's class verdict; with <see cref="LtgOptions.MeasureUnguided"/> the same seed unguided too),
-    /// drops candidates the guide ensemble does not place in the class (only when over-generating), and keeps the top
+    /// the class verdict of <see cref="LtgOptions.Filter"/> beside the guide ensemble's probabilities; with <see cref="LtgOptions.MeasureUnguided"/> the same seed unguided too),
+    /// drops candidates the filter does not place in the class (only when over-generating), and keeps the top
     /// Count by the guiding signal. Every candidate's record says whether it was kept and why.
     /// </summary>
     public LtgBatch Generate(LtgRequest request, IProgress<LtgProgress>? progress = null, CancellationToken ct = default)
@@ -120,20 +120,22 @@ public sealed class LongtailGenerator
         int chunks = (n + o.BatchSize - 1) / o.BatchSize;
         var progressState = new StepCounter(plan.Length * chunks * (twin ? 2 : 1), n, progress, ct);
         var sampling = Stopwatch.StartNew();
-        var guidedRun = SampleAll(guidance, plan, source, request.ClassIndex, seeds, o, signal, heldOut, progressState);
+        var guidedRun = SampleAll(guidance, plan, source, request.ClassIndex, seeds, o, signal, heldOut, progressState, judgeClass: true);
         double samplingSeconds = sampling.Elapsed.TotalSeconds;   // the guided candidates only: the twin is measurement
         var unguidedRun = twin
-            ? SampleAll(new LongtailGuidance(signal, Decoder, o with { Weight = 0 }, Model.Diffusion.Timesteps), plan, source, request.ClassIndex, seeds, o, signal, heldOut, progressState)
+            ? SampleAll(new LongtailGuidance(signal, Decoder, o with { Weight = 0 }, Model.Diffusion.Timesteps), plan, source, request.ClassIndex, seeds, o, signal, heldOut, progressState, judgeClass: false)
             : null;
 
         var candidates = new List<LtgImageRecord>(n);
         for (int j = 0; j < n; j++)
         {
             var v = guidedRun.Verdicts[j];
+            var d = guidedRun.Implicit?[j];
             candidates.Add(new LtgImageRecord(j, seeds[j], request.ClassIndex, ClassNames[request.ClassIndex], o.Weight,
                 source is null ? 0 : o.Strength, source is not null, signal.Name, before, guidedRun.Signal[j], v.Probabilities, v.PredictedClass,
-                v.TargetProbability, v.Consistent)
+                v.TargetProbability, d?.PlacesInClass(request.ClassIndex) ?? v.Consistent)
             {
+                ConsistencyBy = d is null ? "guide-ensemble" : "diffusion-model", DiffusionClass = d?.PredictedClass, DiffusionMargin = d?.TargetMargin,
                 SignalUnguided = unguidedRun?.Signal[j], HeldOutSignal = heldOut?.Name, HeldOutAfter = guidedRun.HeldOut?[j],
                 HeldOutUnguided = unguidedRun?.HeldOut?[j],
             });
@@ -145,20 +147,23 @@ public sealed class LongtailGenerator
 
     /// <summary>
     /// Without over-generation every candidate is kept (inconsistent ones marked: the reviewer decides). With it, the
-    /// guide ensemble's verdict filters and the guiding signal ranks; kept images come in rank order.
+    /// filter's verdict drops and the guiding signal ranks; kept images come in rank order.
     /// </summary>
-    private static (List<LtgImageRecord> Kept, List<LtgImageRecord> All) Select(List<LtgImageRecord> candidates, int count, LtgOptions o)
+    private (List<LtgImageRecord> Kept, List<LtgImageRecord> All) Select(List<LtgImageRecord> candidates, int count, LtgOptions o)
     {
+        string Why(LtgImageRecord r) => r.DiffusionClass is int dc
+            ? $"the diffusion model places it in {ClassNames[dc]} (margin {r.DiffusionMargin:G3})"
+            : $"the guide ensemble gives the class p = {r.TargetProbability:F2} < {o.ConsistencyThreshold}";
         if (o.Oversample == 1)
         {
-            var same = candidates.Select(r => r with { Kept = true, Reason = "kept: no over-generation" + (r.Consistent ? "" : $"; marked: the guide ensemble gives the class p = {r.TargetProbability:F2} < {o.ConsistencyThreshold}") }).ToList();
+            var same = candidates.Select(r => r with { Kept = true, Reason = "kept: no over-generation" + (r.Consistent ? "" : $"; marked: {Why(r)}") }).ToList();
             return (same, same);
         }
         var inClass = candidates.Where(r => r.Consistent).OrderByDescending(r => r.SignalAfter).ThenBy(r => r.Index).ToList();
         var rank = inClass.Select((r, i) => (r.Index, i)).ToDictionary(p => p.Index, p => p.i);
         var all = candidates.Select(r =>
         {
-            if (!r.Consistent) return r with { Kept = false, Reason = $"dropped: the guide ensemble gives the class p = {r.TargetProbability:F2} < {o.ConsistencyThreshold}" };
+            if (!r.Consistent) return r with { Kept = false, Reason = $"dropped: {Why(r)}" };
             int k = rank[r.Index];
             return k < count
                 ? r with { Kept = true, Rank = k + 1, Reason = $"kept: rank {k + 1} of {inClass.Count} in-class candidates by {r.Signal}" }
@@ -172,7 +177,7 @@ public sealed class LongtailGenerator
         guiding != SignalKind.MutualInformation && LongtailSignals.Available(Guide).Contains(SignalKind.MutualInformation)
             ? LongtailSignals.Create(SignalKind.MutualInformation, Guide) : null;
 
-    private sealed record Run(List<ImageTensor> Images, float[] Signal, float[]? HeldOut, ConsistencyVerdict[] Verdicts, int Guided);
+    private sealed record Run(List<ImageTensor> Images, float[] Signal, float[]? HeldOut, ConsistencyVerdict[] Verdicts, ImplicitVerdict[]? Implicit, int Guided);
 
     private sealed class StepCounter(int total, int images, IProgress<LtgProgress>? progress, CancellationToken ct)
     {
@@ -183,8 +188,11 @@ public sealed class LongtailGenerator
 
     /// <summary>All candidates through the sampler in chunks of <see cref="LtgOptions.BatchSize"/>, then measured.</summary>
     private Run SampleAll(LongtailGuidance guidance, int[] plan, Tensor? source, int classIndex, long[] seeds, LtgOptions o,
-        ILongtailSignal signal, ILongtailSignal? heldOut, StepCounter counter)
+        ILongtailSignal signal, ILongtailSignal? heldOut, StepCounter counter, bool judgeClass)
     {
+        var implicitSteps = judgeClass && o.Filter == CandidateFilter.DiffusionModel
+            ? ImplicitClassifier.Timesteps(Model.Diffusion.Timesteps, o.ImplicitFractions) : null;
+        var implicitVerdicts = implicitSteps is null ? null : new ImplicitVerdict[seeds.Length];
         int n = seeds.Length, guided = 0, per = Model.Channels * Model.Resolution * Model.Resolution;
         var images = new List<ImageTensor>(n);
         var signals = new float[n];
@@ -204,11 +212,13 @@ public sealed class LongtailGenerator
                 heldOut?.Compute(decoded).contiguous().data<float>().ToArray().CopyTo(held!, start);
                 ClassConsistency.Judge(Guide, decoded, classIndex, o.ConsistencyThreshold).CopyTo(verdicts, start);
             }
+            if (implicitSteps is not null)
+                ImplicitClassifier.Judge(Model, x0.clamp(-1, 1), [.. Enumerable.Repeat(classIndex, b)], seeds[start..(start + b)], implicitSteps).CopyTo(implicitVerdicts!, start);
             for (int i = 0; i < b; i++)
                 images.Add(new ImageTensor(pixels.AsSpan(i * per, per).ToArray(), Model.Channels, Model.Resolution, Model.Resolution));
             counter.Chunk(start + b);
         }
-        return new Run(images, signals, held, verdicts, guided);
+        return new Run(images, signals, held, verdicts, implicitVerdicts, guided);
     }
 
     /// <summary>[C, H, W] or [1, C, H, W] in [0, 1] at the model's size → [1, C, H, W] in [−1, 1].</summary>

@@ -30,9 +30,12 @@ public sealed record LtgEvaluationOptions
     /// <summary>Which draw of held-out source images (0 = the reported one).</summary>
     public int SourceDraw { get; init; }
     public int RetrainImagesPerClass { get; init; } = 16;
+    /// <summary>(c): real field images per tail class that a reviewer labelled; every arm but "none" trains on them.</summary>
+    public int RetrainSourcesPerClass { get; init; } = 8;
     public int RetrainSeeds { get; init; } = 3;
     public required LtgRetraining.Options FineTune { get; init; }
-    public required string DataDirectory { get; init; }
+    /// <summary>The data the guide was trained on (its card says how it was split).</summary>
+    public required DataOptions Data { get; init; }
     public required string OutputDirectory { get; init; }
     /// <summary>Model resolution (source images are resized to it).</summary>
     public required int Resolution { get; init; }
@@ -69,7 +72,17 @@ public static class LtgEvaluation
         int perClass = o.ImagesPerClass;
         int sourceDraw = o.SourceDraw;
         if (sourceDraw < 0) throw new DiffusionInputException("--source-draw", $"must be ≥ 0, got {sourceDraw}");
-        var sources = new SourcePool(o.DataDirectory, guide, o.Resolution, o.SourcesPerClass, sample);
+        // The data is read only when a part needs real images (sources, the filter's recall, retraining).
+        var real = new Lazy<(Dataset Data, LabeledImages MembersTrain, LabeledImages Unseen)>(() =>
+        {
+            var data = DataSource.Load(o.Data);
+            if (!data.ClassNames.SequenceEqual(guide.ClassNames))
+                throw new DiffusionInputException("--data", $"has classes [{string.Join(", ", data.ClassNames)}] but the classifier was trained on [{string.Join(", ", guide.ClassNames)}]");
+            var (membersTrain, unseenImages) = ClassifierRecipe.Partition(data.Train, guide.Card);
+            report["data"] = data.Description;
+            return (data, membersTrain, unseenImages);
+        });
+        var sources = new SourcePool(() => real.Value.Unseen, o.Resolution, o.SourcesPerClass, sample);
         report["start"] = sources.Describe();
         report["sourceDraw"] = sourceDraw;
 
@@ -89,7 +102,7 @@ public static class LtgEvaluation
                         images.AddRange(batch.Images); records.AddRange(batch.Records); seconds += batch.Seconds;
                     }
                 double? judged = judge is null ? null : JudgeShare(judge, images, records, options.ConsistencyThreshold, out _);
-                double? argmax = null;
+                double? argmax = null, judgeOfPassed = null, judgeOfDropped = null;
                 Dictionary<string, double>? perClassArgmax = null;
                 if (judge is not null)
                 {
@@ -100,6 +113,9 @@ public static class LtgEvaluation
                         var mine = Enumerable.Range(0, records.Count).Where(i => records[i].ClassIndex == k).ToArray();
                         return mine.Count(i => hits[i]) / (double)Math.Max(1, mine.Length);
                     });
+                    var passed = Enumerable.Range(0, records.Count).Where(i => records[i].Consistent).ToArray();
+                    judgeOfPassed = passed.Length == 0 ? null : passed.Count(i => hits[i]) / (double)passed.Length;
+                    judgeOfDropped = passed.Length == records.Count ? null : (hits.Count(h => h) - passed.Count(i => hits[i])) / (double)(records.Count - passed.Length);
                 }
                 var (lo, hi) = argmax is double am ? Wilson(am, records.Count) : (double.NaN, double.NaN);
                 var row = new SweepRow(w, records.Average(r => r.SignalAfter), Std(records.Select(r => r.SignalAfter)),
@@ -110,12 +126,19 @@ public static class LtgEvaluation
                     JudgeConsistentCi95 = judged is double jc ? [Wilson(jc, records.Count).Low, Wilson(jc, records.Count).High] : null,
                     JudgeArgmaxPerClass = perClassArgmax,
                     HeldOut = HeldOutRise.Of(records),
+                    JudgeArgmaxOfPassed = judgeOfPassed, JudgeArgmaxOfDropped = judgeOfDropped,
                 };
                 rows.Add(row);
-                say($"w={w:G3}: mean signal {row.MeanSignal:G4} ± {row.StdSignal:G3}, guide-consistent {row.GuideConsistent:P0}" +
+                say($"w={w:G3}: mean signal {row.MeanSignal:G4} ± {row.StdSignal:G3}, filter passes {row.GuideConsistent:P0}" +
+                    (judgeOfPassed is double jp ? $" (judge argmax of passed {jp:P1}, of dropped {judgeOfDropped:P1})" : "") +
                     (row.JudgeConsistent is double j ? $", judge-consistent {j:P1} (argmax {row.JudgeArgmax:P1}, 95% CI {lo:P1}–{hi:P1})" : "") +
                     (row.HeldOut is { } ho ? $", held-out {ho.Signal} {ho.MeanGuided:G4} vs {ho.MeanUnguided:G4} unguided (+{ho.RiseSd:F2} SD, 95% CI {ho.RiseSdCi95[0]:F2}–{ho.RiseSdCi95[1]:F2})" : "") + $" [{seconds:F0} s]");
-                SaveGrid(images, Path.Combine(dir, $"samples-w{w.ToString("G3", CultureInfo.InvariantCulture)}.png"), perClass);
+                string tag = w.ToString("G3", CultureInfo.InvariantCulture);
+                SaveGrid(images, Path.Combine(dir, $"samples-w{tag}.png"), perClass);
+                // Every image's record with the judge's verdict beside it: the filter and ranking can be studied offline.
+                var judgeHits = judge is null ? null : JudgeArgmaxHits(judge, images, records);
+                AtomicFile.WriteAllText(Path.Combine(dir, $"records-w{tag}.jsonl"), string.Join('\n', records.Select((r, i) =>
+                    System.Text.Json.JsonSerializer.Serialize(new { record = r, judgeArgmaxHit = judgeHits?[i] }))) + "\n");
             }
             bool monotonic = rows.Zip(rows.Skip(1)).All(p => p.Second.MeanSignal >= p.First.MeanSignal);
             if (o.Sweep)
@@ -144,6 +167,22 @@ public static class LtgEvaluation
                     report["sourceJudgeArgmax"] = new { images = srcImages.Count, share = sourceCeiling };
                     say($"(b) judge on the {srcImages.Count} source images themselves (16 px): {sourceCeiling:P1}");
                 }
+                if (options.Filter == CandidateFilter.DiffusionModel)
+                {
+                    // How often the filter would drop a real image of the class: its recall on images no guide member trained on.
+                    var recall = cls.ToDictionary(k => gen.ClassNames[k], k =>
+                    {
+                        var unseen = real.Value.Unseen;
+                        var idx = SourcePool.Draw(unseen, k, 32, 999);
+                        using var scope = NewDisposeScope();
+                        var x = TrainingData.ToTensor(unseen.Subset(idx), o.Resolution);
+                        var v = ImplicitClassifier.Judge(gen.Model, x, [.. Enumerable.Repeat(k, idx.Length)], [.. idx.Select(i => (long)i)],
+                            ImplicitClassifier.Timesteps(gen.Model.Diffusion.Timesteps, options.ImplicitFractions));
+                        return v.Count(d => d.PlacesInClass(k)) / (double)idx.Length;
+                    });
+                    report["filterRecallOnRealImages"] = recall;
+                    say($"(b) the diffusion model's implicit classifier places real images in their class: {string.Join(", ", recall.Select(kv => $"{kv.Key} {kv.Value:P0}"))} (32 unseen images each)");
+                }
                 report["consistency"] = new { weight = options.Weight, judge = o.JudgePath, judgeConsistent = atDefault.JudgeConsistent,
                     judgeArgmax = atDefault.JudgeArgmax, judgeArgmaxCi95 = atDefault.JudgeArgmaxCi95, judgeConsistentCi95 = atDefault.JudgeConsistentCi95,
                     unguidedJudgeConsistent = atZero.JudgeConsistent, unguidedJudgeArgmax = atZero.JudgeArgmax, unguidedJudgeArgmaxCi95 = atZero.JudgeArgmaxCi95,
@@ -154,14 +193,17 @@ public static class LtgEvaluation
         }
 
         if (o.Retraining)
-            report["retraining"] = Retrain(gen, guide, tail, options, sources, o.DataDirectory, o.RetrainImagesPerClass, o.RetrainSeeds,
-                o.FineTune, sourceDraw, say, ct);
+            report["retraining"] = Retrain(gen, guide, tail, options, sources, real.Value.MembersTrain, real.Value.Unseen, real.Value.Data.Test, o, say, ct);
         report["finishedUtc"] = DateTime.UtcNow.ToString("O");
         return report;
     }
 
+    /// <summary>One w of the sweep. <c>GuideConsistent</c> is the share the candidate filter (<see cref="LtgOptions.Filter"/>) places in class.</summary>
     public sealed record SweepRow(double Weight, double MeanSignal, double StdSignal, double GuideConsistent, double? JudgeConsistent, double? JudgeArgmax, int Images, double Seconds)
     {
+        /// <summary>The judge's argmax consistency among the candidates the filter passes, and among those it drops: a useful filter separates them.</summary>
+        public double? JudgeArgmaxOfPassed { get; init; }
+        public double? JudgeArgmaxOfDropped { get; init; }
         public double[]? JudgeArgmaxCi95 { get; init; }
         public double[]? JudgeConsistentCi95 { get; init; }
         public Dictionary<string, double>? JudgeArgmaxPerClass { get; init; }
@@ -200,93 +242,154 @@ public static class LtgEvaluation
         return (Math.Max(0, centre - half), Math.Min(1, centre + half));
     }
 
-    public sealed record ArmResult(string Arm, double[] Tail, double[] Overall, double TailMean, double TailStd, double OverallMean, double OverallStd);
+    public sealed record ArmResult(string Arm, string What, double[] Tail, double[] Overall, double TailMean, double TailStd, double OverallMean, double OverallStd);
 
-    private static object Retrain(LongtailGenerator gen, ClassifierBundle guide, int[] tail, LtgOptions options, SourcePool sources, string dataDir, int n, int seeds,
-        LtgRetraining.Options ft, int sourceDraw, Action<string> say, CancellationToken ct)
+    /// <summary>A paired difference over seeds: mean, its 95 % t-interval, and the per-seed values.</summary>
+    public sealed record PairedDelta(string Versus, double Mean, double[] Ci95, double[] PerSeed)
     {
-        var full = FashionMnist.Load(FashionMnist.Split.Train, dataDir);
-        var test = FashionMnist.Load(FashionMnist.Split.Test, dataDir);
-        var (train, _) = ClassifierRecipe.Split(full, guide.Card.Imbalance, guide.Card.Seed);
+        public static PairedDelta Of(string versus, IReadOnlyList<double> a, IReadOnlyList<double> b)
+        {
+            var d = a.Zip(b, (x, y) => x - y).ToArray();
+            double m = d.Average(), half = d.Length > 1 ? StudentT975(d.Length - 1) * Std(d) / Math.Sqrt(d.Length) : double.NaN;
+            return new PairedDelta(versus, m, [m - half, m + half], d);
+        }
+    }
+
+    /// <summary>Two-sided 95 % quantile of Student's t (df ≥ 1; table to 30, then the normal).</summary>
+    public static double StudentT975(int df)
+    {
+        double[] t = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+            2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042];
+        return df < 1 ? double.NaN : df <= t.Length ? t[df - 1] : 1.96;
+    }
+
+    /// <summary>The arms of (c), in order. Every arm but "none" holds the reviewed sources; the last four add the same number of images.</summary>
+    public static readonly (string Name, string What)[] Arms =
+    [
+        ("none", "no extra data"),
+        ("sources", "the reviewed real field images only"),
+        ("oversample", "sources + N copies of real tail images (sources and the training set), drawn with replacement"),
+        ("augment", "sources + N classical augmentations of real tail images: " + ClassicalAugmentation.Describe()),
+        ("unguided", "sources + N diffusion images, w = 0, same over-generation, filter and ranking as LTG"),
+        ("ltg", "sources + N Longtail Guidance images at the default settings"),
+    ];
+
+    private static object Retrain(LongtailGenerator gen, ClassifierBundle guide, int[] tail, LtgOptions options, SourcePool sources,
+        LabeledImages train, LabeledImages unseen, LabeledImages test, LtgEvaluationOptions o, Action<string> say, CancellationToken ct)
+    {
+        int n = o.RetrainImagesPerClass, m = o.RetrainSourcesPerClass, seeds = o.RetrainSeeds;
+        var ft = o.FineTune;
+        if (seeds < 2) throw new DiffusionInputException("--retrain-seeds", $"paired intervals need at least 2 seeds, got {seeds}");
         var baseScore = LtgRetraining.Evaluate(guide.Members[0], test, tail);
-        say($"(c) LT train {train.Count} images (ρ={guide.Card.Imbalance}); tail classes {string.Join(", ", tail.Select(k => gen.ClassNames[k]))}; " +
-            $"deployed classifier: tail {baseScore.Tail:P1}, overall {baseScore.Overall:P1}");
-        var arms = new[] { ("ltg", options.Weight), ("unguided", 0.0), ("none", double.NaN) };
-        var tailAcc = arms.ToDictionary(a => a.Item1, _ => new List<double>());
-        var overallAcc = arms.ToDictionary(a => a.Item1, _ => new List<double>());
+        say($"(c) members' training set {train.Count} images; tail classes {string.Join(", ", tail.Select(k => gen.ClassNames[k]))}; " +
+            $"{m} reviewed field images + {n} extra per tail class; deployed classifier: tail {baseScore.Tail:P1}, overall {baseScore.Overall:P1}");
+        var tailAcc = Arms.ToDictionary(a => a.Name, _ => new List<double>());
+        var overallAcc = Arms.ToDictionary(a => a.Name, _ => new List<double>());
+        var perClassAcc = Arms.ToDictionary(a => a.Name, _ => new List<double[]>());
         var genStats = new List<object>();
         for (int s = 0; s < seeds; s++)
         {
-            foreach (var (arm, w) in arms)
+            // The reviewed field images of this seed: a draw from images no member trained on (never the test set).
+            int draw = 1000 + s + 100 * o.SourceDraw;
+            var srcIdx = tail.SelectMany(k => SourcePool.Draw(unseen, k, m, draw)).ToArray();
+            var withSources = Concat(train, unseen.Subset(srcIdx));
+            var realTail = Enumerable.Range(0, withSources.Count).Where(i => tail.Contains(withSources.Labels[i])).ToArray();
+            foreach (var (arm, _) in Arms)
             {
                 ct.ThrowIfCancellationRequested();
-                var augmented = train;
-                if (!double.IsNaN(w))
+                var augmented = arm switch
+                {
+                    "none" => train,
+                    "sources" => withSources,
+                    "oversample" => Concat(withSources, withSources.Subset(LtgRetraining.DrawPerClass(withSources, realTail, tail, n, Seeding.Derive(s, 5151)))),
+                    "augment" => Concat(withSources, LtgRetraining.Augmented(withSources, LtgRetraining.DrawPerClass(withSources, realTail, tail, n, Seeding.Derive(s, 6161)), Seeding.Derive(s, 7171))),
+                    _ => Generated(arm == "ltg" ? options.Weight : 0),
+                };
+                LabeledImages Generated(double w)
                 {
                     var images = new List<ImageTensor>();
                     var labels = new List<int>();
                     var records = new List<LtgImageRecord>();
                     foreach (var k in tail)
-                    {
-                        // Same seeds for both arms: LTG and unguided differ only by w.
-                        foreach (var batch in sources.Generate(gen, k, n, options with { Weight = w }, 7_000_000 + 10_000 * s + k, ct, $"seed {s} {arm} {gen.ClassNames[k]}", s + 100 * sourceDraw))
+                        // Same seeds for both generated arms: LTG and unguided differ only by w.
+                        foreach (var batch in sources.Generate(gen, k, n, options with { Weight = w, MeasureUnguided = false }, 7_000_000 + 10_000 * s + k, ct, $"seed {s} {arm} {gen.ClassNames[k]}", draw))
                         {
                             images.AddRange(batch.Images); labels.AddRange(Enumerable.Repeat(k, batch.Images.Count)); records.AddRange(batch.Records);
                         }
-                    }
+                    // The unguided twin is off here (the sweep measures the held-out rise): it would double the sampling.
+                    genStats.Add(new { seed = s, arm, meanSignal = records.Average(r => r.SignalAfter), consistent = records.Count(r => r.Consistent) / (double)records.Count,
+                        meanHeldOut = records.Average(r => r.HeldOutAfter ?? double.NaN) });
                     // The classifier trains on what the guidance scored: the decoder's view (resized to its input size).
-                    augmented = LtgRetraining.Append(train, ToClassifierView(gen.Decoder, images), labels);
-                    genStats.Add(new { seed = s, arm, meanSignal = records.Average(r => r.SignalAfter), guideConsistent = records.Count(r => r.Consistent) / (double)records.Count });
+                    return LtgRetraining.Append(withSources, ToClassifierView(gen.Decoder, images), labels);
                 }
                 using var model = LtgRetraining.FineTune(guide.Members[0], augmented, ft with { Seed = s });
                 var score = LtgRetraining.Evaluate(model, test, tail);
-                tailAcc[arm].Add(score.Tail); overallAcc[arm].Add(score.Overall);
-                say($"  seed {s} {arm}: tail {score.Tail:P2}, overall {score.Overall:P2}");
+                tailAcc[arm].Add(score.Tail); overallAcc[arm].Add(score.Overall); perClassAcc[arm].Add(score.PerClass);
+                say($"  seed {s} {arm}: tail {score.Tail:P2}, overall {score.Overall:P2} ({augmented.Count - train.Count:+0;-0} images)");
             }
         }
-        var results = arms.Select(a => new ArmResult(a.Item1, [.. tailAcc[a.Item1]], [.. overallAcc[a.Item1]], tailAcc[a.Item1].Average(), Std(tailAcc[a.Item1]),
-            overallAcc[a.Item1].Average(), Std(overallAcc[a.Item1]))).ToArray();
-        double delta = results[0].TailMean - results[1].TailMean;
-        var paired = tailAcc["ltg"].Zip(tailAcc["unguided"], (x, y) => x - y).ToArray();
-        say($"(c) tail accuracy LTG − unguided = {delta * 100:+0.00;-0.00} ± {Std(paired) * 100:0.00} pp sd (per seed: {string.Join(", ", paired.Select(d => (d * 100).ToString("+0.00;-0.00", CultureInfo.InvariantCulture)))}); target ≥ +2 pp");
+        var results = Arms.Select(a => new ArmResult(a.Name, a.What, [.. tailAcc[a.Name]], [.. overallAcc[a.Name]], tailAcc[a.Name].Average(), Std(tailAcc[a.Name]),
+            overallAcc[a.Name].Average(), Std(overallAcc[a.Name]))).ToArray();
+        var controls = results.Where(r => r.Arm != "ltg").ToArray();
+        var best = controls.OrderByDescending(r => r.TailMean).First();
+        var vsBest = PairedDelta.Of(best.Arm, tailAcc["ltg"], tailAcc[best.Arm]);
+        var vsAll = controls.Select(c => PairedDelta.Of(c.Arm, tailAcc["ltg"], tailAcc[c.Arm])).ToArray();
+        say($"(c) tail accuracy LTG − best control ({best.Arm}) = {vsBest.Mean * 100:+0.00;-0.00} pp (paired 95% CI {vsBest.Ci95[0] * 100:+0.00;-0.00} … {vsBest.Ci95[1] * 100:+0.00;-0.00}); target ≥ +2 pp");
         return new
         {
-            n, seeds, tailClasses = tail.Select(k => gen.ClassNames[k]).ToArray(), trainImages = train.Count, fineTune = ft,
-            deployed = baseScore, arms = results, tailDeltaLtgMinusUnguided = delta, pairedTailDeltas = paired, pairedTailDeltaStd = Std(paired),
-            pairedOverallDeltas = overallAcc["ltg"].Zip(overallAcc["unguided"], (x, y) => x - y).ToArray(), generation = genStats, targetPp = 2.0,
+            n, sourcesPerClass = m, seeds, tailClasses = tail.Select(k => gen.ClassNames[k]).ToArray(), trainImages = train.Count, fineTune = ft,
+            testImages = test.Count, deployed = baseScore, arms = results,
+            perClassMean = Arms.ToDictionary(a => a.Name, a => Enumerable.Range(0, test.NumClasses).Select(k => perClassAcc[a.Name].Average(p => p[k])).ToArray()),
+            bestControl = best.Arm, ltgMinusBestControl = vsBest, ltgMinusEachControl = vsAll, generation = genStats, targetPp = 2.0,
         };
     }
 
-    /// <summary>
-    /// Where generation starts: noise, or SDEdit from real "field" images of the class taken from the training images the
-    /// long-tailed split left out (the guide never trained on them; the test set stays untouched).
-    /// </summary>
-    private sealed class SourcePool(string dataDir, ClassifierBundle guide, int resolution, int perClass, Func<LtgRequest, string, LtgBatch> sample)
-    {
-        private LabeledImages? heldOut;
+    private static LabeledImages Concat(LabeledImages a, LabeledImages b) =>
+        new([.. a.Pixels, .. b.Pixels], [.. a.Labels, .. b.Labels], a.Channels, a.Height, a.Width, a.ClassNames);
 
-        public object Describe() => perClass == 0 ? "noise" : $"SDEdit from {perClass} held-out real image(s) per class per seed (outside the LT split)";
+    /// <summary>
+    /// Where generation starts: noise, or SDEdit from real "field" images of the class drawn from images none of the
+    /// guide's members trained on (its held-out part and what the long-tailed split left out); the test set stays untouched.
+    /// </summary>
+    private sealed class SourcePool(Func<LabeledImages> poolSource, int resolution, int perClass, Func<LtgRequest, string, LtgBatch> sample)
+    {
+        private LabeledImages pool => poolSource();
+
+        public object Describe() => perClass == 0 ? "noise" : $"SDEdit from {perClass} real image(s) per class per seed that no member of the guide trained on";
 
         public bool FromImages => perClass > 0;
+
+        /// <summary>Indices into <paramref name="pool"/> of <paramref name="count"/> images of class k in draw <paramref name="draw"/> (fewer if the class has fewer).</summary>
+        public static int[] Draw(LabeledImages pool, int k, int count, int draw)
+        {
+            var ofClass = Enumerable.Range(0, pool.Count).Where(i => pool.Labels[i] == k).ToArray();
+            if (ofClass.Length == 0) throw new DiffusionInputException("--data", $"has no image of class {pool.ClassNames[k]} outside the classifier's training set to draw field images from");
+            var order = Seeding.Permutation(ofClass.Length, Seeding.Derive(17, k, draw));
+            return [.. order.Take(Math.Min(count, ofClass.Length)).Select(j => ofClass[j])];
+        }
 
         /// <summary>The source images <see cref="Generate"/> uses for this class, count and draw, each repeated as often as it is used ([0, 1], model size).</summary>
         public List<ImageTensor> SourceImages(int k, int count, int draw)
         {
-            heldOut ??= ClassifierRecipe.Split(FashionMnist.Load(FashionMnist.Split.Train, dataDir), guide.Card.Imbalance, guide.Card.Seed).HeldOut;
-            var ofClass = Enumerable.Range(0, heldOut.Count).Where(i => heldOut.Labels[i] == k).ToArray();
-            var order = Seeding.Permutation(ofClass.Length, Seeding.Derive(17, k, draw));
-            int m = Math.Min(perClass, count);
             var result = new List<ImageTensor>();
-            for (int j = 0; j < m; j++)
+            foreach (var (src, c) in Plan(k, count, draw))
             {
-                int c = count / m + (j < count % m ? 1 : 0);
                 using var scope = NewDisposeScope();
-                var src = ((TrainingData.ToTensor(heldOut.Subset([ofClass[order[j]]]), resolution) + 1) / 2).contiguous();
-                var im = new ImageTensor(src.data<float>().ToArray(), (int)src.shape[1], (int)src.shape[2], (int)src.shape[3]);
+                var x = Source(src).contiguous();
+                var im = new ImageTensor(x.data<float>().ToArray(), (int)x.shape[1], (int)x.shape[2], (int)x.shape[3]);
                 for (int r = 0; r < c; r++) result.Add(im);
             }
             return result;
         }
+
+        /// <summary>Which pool images start the class's batch, and how many images each.</summary>
+        private List<(int Source, int Count)> Plan(int k, int count, int draw)
+        {
+            var idx = Draw(pool, k, Math.Min(perClass, count), draw);
+            return [.. idx.Select((src, j) => (src, count / idx.Length + (j < count % idx.Length ? 1 : 0)))];
+        }
+
+        private Tensor Source(int index) => (TrainingData.ToTensor(pool.Subset([index]), resolution) + 1) / 2;
 
         public IEnumerable<LtgBatch> Generate(LongtailGenerator gen, int k, int count, LtgOptions o, long seed, CancellationToken ct, string label, int draw = 0)
         {
@@ -295,23 +398,12 @@ public static class LtgEvaluation
                 yield return sample(new LtgRequest { ClassIndex = k, Count = count, Options = o, Seed = seed }, label);
                 yield break;
             }
-            heldOut ??= ClassifierRecipe.Split(FashionMnist.Load(FashionMnist.Split.Train, dataDir), guide.Card.Imbalance, guide.Card.Seed).HeldOut;
-            var ofClass = Enumerable.Range(0, heldOut.Count).Where(i => heldOut.Labels[i] == k).ToArray();
-            var order = Seeding.Permutation(ofClass.Length, Seeding.Derive(17, k, draw));
-            int m = Math.Min(perClass, count);
-            for (int j = 0; j < m; j++)
+            foreach (var ((src, c), j) in Plan(k, count, draw).Select((p, j) => (p, j)))
             {
-                int c = count / m + (j < count % m ? 1 : 0);
                 LtgBatch batch;
                 // No dispose scope may stay open across a yield (the caller's tensors would land in it).
                 using (var scope = NewDisposeScope())
-                {
-                    var src = (TrainingData.ToTensor(heldOut.Subset([ofClass[order[j]]]), resolution) + 1) / 2;
-                    batch = sample(new LtgRequest
-                    {
-                        Source = src, SourceName = $"held-out #{ofClass[order[j]]}", ClassIndex = k, Count = c, Options = o, Seed = seed + 100 * j,
-                    }, $"{label} src {j}");
-                }
+                    batch = sample(new LtgRequest { Source = Source(src), SourceName = $"field image #{src}", ClassIndex = k, Count = c, Options = o, Seed = seed + 100 * j }, $"{label} src {j}");
                 yield return batch;
             }
         }

@@ -53,6 +53,11 @@ public sealed record LtgImageRecord(
     public string? HeldOutSignal { get; init; }
     public double? HeldOutAfter { get; init; }
     public double? HeldOutUnguided { get; init; }
+    /// <summary>The diffusion model's implicit classifier: its class and margin for the target (null when not the filter).</summary>
+    public int? DiffusionClass { get; init; }
+    public double? DiffusionMargin { get; init; }
+    /// <summary>Whose verdict <c>Consistent</c> is: "diffusion-model" (implicit classifier) or "guide-ensemble".</summary>
+    public string ConsistencyBy { get; init; } = "guide-ensemble";
 }
 
 /// <summary>A generated batch: images in [0, 1] at the diffusion model's size, records in the same order.</summary>

@@ -44,6 +44,38 @@ public static class LtgRetraining
         return new LabeledImages(pixels, [.. data.Labels, .. labels], data.Channels, data.Height, data.Width, data.ClassNames);
     }
 
+    /// <summary><paramref name="n"/> indices per class of <paramref name="classes"/>, drawn with replacement from <paramref name="candidates"/> of that class.</summary>
+    public static int[] DrawPerClass(LabeledImages data, IReadOnlyList<int> candidates, IReadOnlyList<int> classes, int n, int seed)
+    {
+        var rng = new Random(seed);
+        var result = new List<int>();
+        foreach (var k in classes)
+        {
+            var ofClass = candidates.Where(i => data.Labels[i] == k).ToArray();
+            if (ofClass.Length == 0) throw new ArgumentException($"no image of class {data.ClassNames[k]} to draw from");
+            for (int j = 0; j < n; j++) result.Add(ofClass[rng.Next(ofClass.Length)]);
+        }
+        return [.. result];
+    }
+
+    /// <summary>Classical augmentations (<see cref="ClassicalAugmentation"/>) of the images at <paramref name="indices"/>, with their labels, quantised to 8 bits.</summary>
+    public static LabeledImages Augmented(LabeledImages data, IReadOnlyList<int> indices, int seed)
+    {
+        var images = new List<ImageTensor>(indices.Count);
+        foreach (var chunk in indices.Chunk(256))
+        {
+            using var scope = NewDisposeScope();
+            var x = ImageBatches.Images(data, chunk);
+            var seeds = chunk.Select((_, j) => (long)Seeding.Derive(seed, images.Count + j)).ToArray();
+            var y = ClassicalAugmentation.Apply(x, seeds).contiguous();
+            var all = y.data<float>().ToArray();
+            int per = data.PixelsPerImage;
+            for (int j = 0; j < chunk.Length; j++) images.Add(new ImageTensor(all[(j * per)..((j + 1) * per)], data.Channels, data.Height, data.Width));
+        }
+        var empty = data.Subset([]);
+        return Append(empty, images, [.. indices.Select(i => data.Labels[i])]);
+    }
+
     /// <summary>A trainable copy of <paramref name="start"/> fine-tuned with Adam (constant rate) on <paramref name="train"/>.</summary>
     public static SmallCnn FineTune(SmallCnn start, LabeledImages train, Options o)
     {

@@ -32,6 +32,10 @@ public sealed record RecipeOptions
     public string Kind { get; init; } = "classifier";
     public string Purpose { get; init; } = "default scorer: flags field images that are longtail for this classifier";
     public string Command { get; init; } = "";
+    /// <summary>Folders of extra labelled training images (approved images from curated/), added to the members' training set only.</summary>
+    public IReadOnlyList<string> AddImages { get; init; } = [];
+    /// <summary>How a class name is written as a folder name in <see cref="AddImages"/> besides itself (the pipeline's curated/ naming).</summary>
+    public Func<string, string>? ClassFolderName { get; init; }
 }
 
 /// <summary>The recipe's options cannot give a working bundle (for example one that could never flag).</summary>
@@ -72,9 +76,8 @@ public static class ClassifierRecipe
         LabeledImages headSet = full.Subset([]), calSet = full.Subset([]);
         if (o.WithHead)
         {
-            var (keep, held) = DataSource.StratifiedSplit(ltTrain.Labels, ltTrain.NumClasses, o.HeldOutFraction, Seeding.Derive(o.Seed, 31337));
-            train = ltTrain.Subset(keep);
-            var heldOut = ltTrain.Subset(held);
+            var (keep, heldOut) = HoldOut(ltTrain, o.HeldOutFraction, o.Seed);
+            train = keep;
             var (headIdx, calIdx) = DataSource.StratifiedSplit(heldOut.Labels, heldOut.NumClasses, 0.5, Seeding.Derive(o.Seed, 4242));
             calSet = heldOut.Subset(calIdx);
             if (calSet.Count < MinCalibrationImages)
@@ -84,6 +87,14 @@ public static class ClassifierRecipe
             headSet = Concat(heldOut.Subset(headIdx), leftOut.Subset(extra));
         }
         if (o.MaxTrainImages is int mx && mx < train.Count) train = train.Subset(Seeding.Permutation(train.Count, o.Seed)[..mx]);
+        // Approved images feed the members only: the held-out part stays real and field-shaped for head and calibration.
+        var added = new List<AddedImages>();
+        foreach (var dir in o.AddImages)
+        {
+            var extra = DataSource.LoadExtra(dir, full, o.ClassFolderName);
+            added.Add(new AddedImages(dir, extra.Count, extra.CountsPerClass()));
+            train = Concat(train, extra);
+        }
         var counts = train.CountsPerClass();
         var config = o.Config ?? (o.ConvWidths is { } w
             ? new CnnConfig(full.Channels, full.Height, full.Width, full.NumClasses, w.Conv1, w.Conv2)
@@ -95,8 +106,9 @@ public static class ClassifierRecipe
             members.Add(ClassifierTrainer.TrainMember(train, config, o.Train with { Seed = o.Seed }, m, progress));
         var card = new ModelCard
         {
-            Kind = o.Kind, Purpose = o.Purpose, Dataset = data.Description + (rho < 1 ? $"; long-tailed subsample rho={rho}" : ""),
-            DataDirectory = o.Data.Path, Imbalance = rho, Seed = o.Seed, Members = o.Members,
+            Kind = o.Kind, Purpose = o.Purpose, Dataset = data.Description + (rho < 1 ? $"; long-tailed subsample rho={rho}" : "")
+                + string.Concat(added.Select(a => $"; plus {a.Count} approved images from {a.Folder}")),
+            DataDirectory = o.Data.Path, Imbalance = rho, HeldOutFraction = o.WithHead ? o.HeldOutFraction : null, Seed = o.Seed, Members = o.Members,
             Epochs = o.Train.Epochs, BatchSize = o.Train.BatchSize, LearningRate = o.Train.LearningRate,
             Augmentation = o.Train.Degrade
                 ? $"sampler degradations: Gaussian blur σ ≤ {SamplerDegradations.MaxBlurSigma} px on half of each batch, noise σ ≤ {SamplerDegradations.MaxNoiseSigma}"
@@ -104,7 +116,7 @@ public static class ClassifierRecipe
             InputShape = $"{config.Channels}x{config.Height}x{config.Width}",
             ClassNames = full.ClassNames, TrainCountsPerClass = counts,
             Groups = LongTailSplit.Groups(counts).Select(g => g.ToString()).ToArray(),
-            GitCommit = GitInfo.Commit(), Command = o.Command,
+            GitCommit = GitInfo.Commit(), Command = o.Command, AddedImages = added.Count == 0 ? null : added,
             Predictor = o.Members > 1 ? new ModelCard().Predictor : "single network",
         };
         var bundle = new ClassifierBundle(config, full.ClassNames, members, null, null, card);
@@ -142,6 +154,26 @@ public static class ClassifierRecipe
             TrainingSeconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
         };
         return new ClassifierBundle(config, full.ClassNames, members, head, calibration, card);
+    }
+
+    /// <summary>The stratified held-out part of the long-tailed split (head and calibration) and the rest (the members' training set).</summary>
+    private static (LabeledImages Train, LabeledImages HeldOut) HoldOut(LabeledImages ltTrain, double fraction, int seed)
+    {
+        var (keep, held) = DataSource.StratifiedSplit(ltTrain.Labels, ltTrain.NumClasses, fraction, Seeding.Derive(seed, 31337));
+        return (ltTrain.Subset(keep), ltTrain.Subset(held));
+    }
+
+    /// <summary>
+    /// A trained bundle's view of its training data, rebuilt from its card: the images its members trained on, and the
+    /// images none of them saw (the held-out part and what the long-tailed subsampling left out). Experiments draw
+    /// "field" images from the second and retrain on the first; the test set is not part of either.
+    /// </summary>
+    public static (LabeledImages MembersTrain, LabeledImages Unseen) Partition(LabeledImages full, ModelCard card)
+    {
+        var (ltTrain, leftOut) = Split(full, card.Imbalance, card.Seed);
+        if (card.HeldOutFraction is not double f) return (ltTrain, leftOut);
+        var (train, heldOut) = HoldOut(ltTrain, f, card.Seed);
+        return (train, Concat(heldOut, leftOut));
     }
 
     /// <summary>

@@ -11,6 +11,8 @@ public sealed record ModelCard
     public string Dataset { get; init; } = "";
     public string DataDirectory { get; init; } = "";
     public double Imbalance { get; init; } = 1;
+    /// <summary>Share of each class of the long-tailed split held out for head and calibration (null: a bundle from before the held-out recipe, whose members trained on all of it).</summary>
+    public double? HeldOutFraction { get; init; }
     public int Seed { get; init; }
     public int Members { get; init; }
     public int Epochs { get; init; }
@@ -34,7 +36,11 @@ public sealed record ModelCard
     public DateTimeOffset CreatedUtc { get; init; } = DateTimeOffset.UtcNow;
     public double TrainingSeconds { get; init; }
     public string Command { get; init; } = "";
+    /// <summary>Extra labelled images the members trained on (approved images from curated/), per folder.</summary>
+    public IReadOnlyList<AddedImages>? AddedImages { get; init; }
 }
+
+public sealed record AddedImages(string Folder, int Count, IReadOnlyList<int> CountsPerClass);
 
 public sealed record EpistemicHeadCard(string Target, int TrainImages, string TrainSet, int Epochs, double TargetCorrelation);
 

@@ -37,7 +37,8 @@ public static class BlobPaths
 
     public const string ScorerReceiptsPrefix = "scorer/";
 
-    private static string ClassFolder(string className)
+    /// <summary>A class name as a curated/ folder name: lower-case ASCII letters and digits, anything else a dash ("T-shirt/top" → "t-shirt-top").</summary>
+    public static string ClassFolder(string className)
     {
         var chars = className.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray();
         var s = new string(chars).Trim('-');

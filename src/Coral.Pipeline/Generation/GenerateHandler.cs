@@ -107,7 +107,8 @@ public sealed class GenerateHandler(PipelineStorage storage, ILongtailBatchGener
 
         var started = DateTimeOffset.UtcNow;
         logger.LogInformation("Generating {Count} images for job {JobId} from {Blob}", job.ImageCount, job.JobId, job.Source.Name);
-        var generated = await generator.GenerateAsync(job, sourceBytes, jt);
+        var batch = await generator.GenerateAsync(job, sourceBytes, jt);
+        var generated = batch.Images;
         if (generated.Count == 0) throw new InvalidOperationException($"generator returned no images for job {job.JobId}");
         var introspection = await IntrospectAsync(job, sourceBytes, generated, jt);
 
@@ -128,7 +129,7 @@ public sealed class GenerateHandler(PipelineStorage storage, ILongtailBatchGener
                     Index = i, Path = path, Sha256 = Sha256(g.Png), Seed = g.Seed,
                     SignalBefore = g.SignalBefore, SignalAfter = g.SignalAfter,
                     ClassIndex = g.ClassIndex, ClassName = g.ClassName, ClassProbabilities = g.ClassProbabilities,
-                    Consistent = g.Consistent,
+                    Consistent = g.Consistent, Evidence = g.Evidence,
                 });
             }
             for (int i = 0; i < staged.Count; i++)
@@ -142,6 +143,7 @@ public sealed class GenerateHandler(PipelineStorage storage, ILongtailBatchGener
                 Classifier = new ClassifierInfo(job.ClassifierVersion, job.Threshold, job.Score),
                 Diffusion = new DiffusionInfo(generator.DiffusionModel, generator.Parameters),
                 Images = images,
+                DroppedCandidates = batch.Dropped.Count == 0 ? null : batch.Dropped,
                 ReviewPage = BlobPaths.ReviewPage(job.JobId),
                 Introspection = introspection,
                 CreatedAt = now,

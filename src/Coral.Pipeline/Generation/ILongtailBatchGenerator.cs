@@ -15,8 +15,8 @@ public interface ILongtailBatchGenerator
     /// <summary>LTG parameters (guidance scale, steps, ...), written into the manifest as-is.</summary>
     IReadOnlyDictionary<string, double> Parameters { get; }
 
-    /// <summary>Generates job.ImageCount images with the job's seeds; honours cancellation between steps.</summary>
-    Task<IReadOnlyList<GeneratedImage>> GenerateAsync(LongtailJob job, ReadOnlyMemory<byte> sourceImage, CancellationToken ct);
+    /// <summary>Generates job.ImageCount images with the job's seeds (plus the candidates it dropped); honours cancellation between steps.</summary>
+    Task<GeneratedBatch> GenerateAsync(LongtailJob job, ReadOnlyMemory<byte> sourceImage, CancellationToken ct);
 }
 
 /// <summary>The job can never succeed (source gone or changed, invalid message); poisoned at once with this reason.</summary>

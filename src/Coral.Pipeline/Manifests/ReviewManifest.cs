@@ -21,6 +21,8 @@ public sealed record ReviewManifest
     public required ClassifierInfo Classifier { get; init; }
     public required DiffusionInfo Diffusion { get; init; }
     public required List<ManifestImage> Images { get; init; }
+    /// <summary>Candidates the generator made and dropped (filter or rank), with what was measured; absent without over-generation.</summary>
+    public IReadOnlyList<CandidateEvidence>? DroppedCandidates { get; init; }
     public string? ReviewPage { get; init; }
     /// <summary>Absent when introspection is off (the default); see <see cref="ManifestIntrospection"/>.</summary>
     public ManifestIntrospection? Introspection { get; init; }
@@ -74,6 +76,8 @@ public sealed record ManifestImage
     public required string ClassName { get; init; }
     public required float[] ClassProbabilities { get; init; }
     public required bool Consistent { get; init; }
+    /// <summary>What the generator measured on the image and why it kept it.</summary>
+    public CandidateEvidence? Evidence { get; init; }
     public ReviewStatus Status { get; set; } = ReviewStatus.Pending;
     /// <summary>The class a reviewer confirmed or corrected; only this decides where an approved image is curated.</summary>
     public string? ConfirmedClass { get; set; }

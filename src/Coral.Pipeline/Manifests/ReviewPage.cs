@@ -15,6 +15,8 @@ public static class ReviewPage
 {
 
     /// <summary>The one number format on the page (invariant, 4 decimals).</summary>
+    private static string E(string s) => WebUtility.HtmlEncode(s);
+
     public static string Number(double v) => v.ToString("0.0000", CultureInfo.InvariantCulture);
 
     /// <summary>The classifier's three likeliest classes for the source, "Bag 0.52, Sneaker 0.31, ...".</summary>
@@ -23,7 +25,6 @@ public static class ReviewPage
 
     public static string Render(ReviewManifest m, ReadOnlySpan<byte> sourceImage, IReadOnlyDictionary<int, byte[]> images)
     {
-        static string E(string s) => WebUtility.HtmlEncode(s);
         var sb = new StringBuilder();
         var score = m.Classifier.Scores;
         sb.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
@@ -76,18 +77,46 @@ public static class ReviewPage
               .Append($"<dt>target class</dt><dd class=\"class-name\">{E(img.ClassName)}</dd>")
               .Append($"<dt>confirmed</dt><dd class=\"confirmed-class\">{E(img.ConfirmedClass ?? "not confirmed")}</dd>")
               .Append($"<dt>p(class)</dt><dd class=\"class-prob\">{Number(img.ClassProbabilities.Length > img.ClassIndex ? img.ClassProbabilities[img.ClassIndex] : double.NaN)}</dd>")
-              .Append($"<dt>signal before</dt><dd class=\"signal-before\">{Number(img.SignalBefore)}</dd>")
-              .Append($"<dt>signal after</dt><dd class=\"signal-after\">{Number(img.SignalAfter)}</dd>")
+              .Append(SignalRows(img))
               .Append($"<dt>consistent</dt><dd class=\"mark {(img.Consistent ? "ok" : "bad")}\" data-consistent=\"{(img.Consistent ? "true" : "false")}\">{(img.Consistent ? "✓ consistent" : "✗ inconsistent")}</dd>")
               .Append($"<dt>seed</dt><dd class=\"seed\">{img.Seed}</dd>")
               .Append($"<dt>status</dt><dd class=\"status\">{img.Status.ToString().ToLowerInvariant()}</dd>")
               .Append("</dl></figure>\n");
         }
         sb.Append("</div></section>\n");
+        if (m.DroppedCandidates is { Count: > 0 } dropped)
+        {
+            sb.Append($"<section id=\"dropped\"><h2>Dropped candidates ({dropped.Count})</h2><table><tr><th>class</th><th>seed</th><th>signal</th><th>why</th></tr>\n");
+            foreach (var d in dropped)
+                sb.Append($"<tr><td>{E(d.ClassName)}</td><td>{d.Seed}</td><td>{Number(d.SignalAfter)}</td><td class=\"reason\">{E(d.Reason)}</td></tr>\n");
+            sb.Append("</table></section>\n");
+        }
         // The manifest itself, for tools; the serializer escapes '<', so it cannot close the element early.
         sb.Append("<script type=\"application/json\" id=\"manifest\">")
           .Append(JsonSerializer.Serialize(m, PipelineJson.Options))
           .Append("</script>\n</body></html>\n");
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// The signal on one footing: the same seed sampled without guidance against the guided image (both scored by the
+    /// guide the same way), and the measure that was never optimised. Without evidence only the guided value is known:
+    /// the source's score came from another scorer on another image, so it is not shown as "before".
+    /// </summary>
+    private static string SignalRows(ManifestImage img)
+    {
+        if (img.Evidence is not { } ev)
+            return $"<dt>signal</dt><dd class=\"signal-after\">{Number(img.SignalAfter)}</dd>";
+        var sb = new StringBuilder();
+        sb.Append($"<dt>{E(ev.Signal)}</dt><dd class=\"signal\">")
+          .Append(ev.SignalUnguided is double u ? $"<span class=\"signal-unguided\">{Number(u)}</span> unguided → " : "")
+          .Append($"<span class=\"signal-after\">{Number(ev.SignalAfter)}</span> guided</dd>");
+        if (ev.HeldOutSignal is { } h && ev.HeldOutAfter is double ha)
+            sb.Append($"<dt>{E(h)} (not optimised)</dt><dd class=\"held-out\">")
+              .Append(ev.HeldOutUnguided is double hu ? $"{Number(hu)} unguided → " : "")
+              .Append($"{Number(ha)} guided</dd>");
+        sb.Append($"<dt>class check</dt><dd class=\"consistency-by\">{E(ev.ConsistencyBy)}{(ev.ModelClass is { } mc ? $": {E(mc)}" : "")}</dd>")
+          .Append($"<dt>kept</dt><dd class=\"reason\">{E(ev.Reason)}</dd>");
         return sb.ToString();
     }
 }

@@ -57,6 +57,33 @@ public sealed class ReviewService(PipelineStorage storage)
         return list.OrderBy(s => s.CreatedAt).ToList();
     }
 
+    /// <summary>
+    /// Copies curated/ into a local folder with one sub-folder per class (curated/'s own class folders), for training:
+    /// `coral train classifier --add-images DIR`. Files already there with the same size are kept; returns images per class folder.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, int>> PullCuratedAsync(string directory, CancellationToken ct)
+    {
+        var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        string root = Path.GetFullPath(directory);
+        await foreach (var item in storage.Curated.GetBlobsAsync(cancellationToken: ct))
+        {
+            var parts = item.Name.Split('/');
+            // Only what the review flow writes: {class folder}/{jobId}-{index}.png, never a path that leaves the folder.
+            if (parts.Length != 2 || parts.Any(p => p is "" or "." or ".." || p.Contains('\\')) || !parts[1].EndsWith(".png", StringComparison.Ordinal)) continue;
+            string target = Path.GetFullPath(Path.Combine(root, parts[0], parts[1]));
+            if (!target.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal)) continue;
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            if (!(File.Exists(target) && new FileInfo(target).Length == item.Properties.ContentLength))
+            {
+                string temp = target + ".part";
+                await storage.Curated.GetBlobClient(item.Name).DownloadToAsync(temp, ct);
+                File.Move(temp, target, overwrite: true);
+            }
+            counts[parts[0]] = counts.GetValueOrDefault(parts[0]) + 1;
+        }
+        return counts;
+    }
+
     public async Task<(ReviewManifest Manifest, ETag ETag)> ReadAsync(string jobId, CancellationToken ct)
     {
         // Checked before it touches storage: a job id is a path segment ("../scores/x" would read another container).

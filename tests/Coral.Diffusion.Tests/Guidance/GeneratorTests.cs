@@ -8,7 +8,7 @@ namespace Coral.Diffusion.Tests.Guidance;
 /// <summary>End-to-end on tiny random models: 8×8 U-Net (T = 50), 2-member 8×8 classifier with a head.</summary>
 public class GeneratorTests
 {
-    private static LtgOptions Fast(double w) => new() { Weight = w, Steps = 5, BatchSize = 4, CfgScale = 1.0, Signal = SignalKind.Entropy };
+    private static LtgOptions Fast(double w) => Ltg.Plain with { Filter = CandidateFilter.GuideEnsemble, Weight = w, Steps = 5, BatchSize = 4, CfgScale = 1.0, Signal = SignalKind.Entropy };
 
     private static float MaxDiff(LtgBatch a, LtgBatch b) =>
         a.Images.Zip(b.Images).Max(p => p.First.Data.Zip(p.Second.Data).Max(q => Math.Abs(q.First - q.Second)));

@@ -1,3 +1,4 @@
+using Coral.Diffusion.Guidance;
 using Coral.Diffusion.Networks;
 using Coral.Diffusion.Schedule;
 using Coral.Ml;
@@ -20,6 +21,12 @@ internal sealed class LinearSignal(Tensor a) : ILongtailSignal
         using var scope = NewDisposeScope();
         return (images * a).sum([1, 2, 3]).MoveToOuterDisposeScope();
     }
+}
+
+/// <summary>Options that guide every step and keep every candidate: the sampler's mechanics without the shipped window and filter.</summary>
+internal static class Ltg
+{
+    public static readonly LtgOptions Plain = new() { GuideTMax = 1, Oversample = 1 };
 }
 
 /// <summary>Tiny random models: an 8×8 3-class U-Net and a 2-member 8×8 classifier bundle with an epistemic head.</summary>

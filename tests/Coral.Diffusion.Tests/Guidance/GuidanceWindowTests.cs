@@ -11,21 +11,23 @@ public class GuidanceWindowTests
     [Fact]
     public void Window_selects_steps_by_timestep_as_a_fraction_of_the_schedule()
     {
-        var o = new LtgOptions { Weight = 1, GuideTMax = 0.15 };
+        var o = Ltg.Plain with { Weight = 1, GuideTMax = 0.15 };
         // T = 1000: t ≤ 0.15·999 = 149.85.
         o.IsGuidedStep(0, 149, 1000).Should().BeTrue();
         o.IsGuidedStep(0, 150, 1000).Should().BeFalse();
         o.IsGuidedStep(0, 0, 1000).Should().BeTrue();
-        var band = new LtgOptions { Weight = 1, GuideTMin = 0.1, GuideTMax = 0.2 };
+        var band = Ltg.Plain with { Weight = 1, GuideTMin = 0.1, GuideTMax = 0.2 };
         band.IsGuidedStep(0, 50, 1000).Should().BeFalse();
         band.IsGuidedStep(0, 150, 1000).Should().BeTrue();
         band.IsGuidedStep(0, 250, 1000).Should().BeFalse();
         // Combines with guide-every, and w = 0 never guides.
-        new LtgOptions { Weight = 1, GuideEvery = 2, GuideTMax = 0.5 }.IsGuidedStep(1, 10, 1000).Should().BeFalse();
-        new LtgOptions { Weight = 0 }.IsGuidedStep(0, 10, 1000).Should().BeFalse();
-        // The defaults guide every step of the schedule.
+        (Ltg.Plain with { Weight = 1, GuideEvery = 2, GuideTMax = 0.5 }).IsGuidedStep(1, 10, 1000).Should().BeFalse();
+        (Ltg.Plain with { Weight = 0 }).IsGuidedStep(0, 10, 1000).Should().BeFalse();
+        // The defaults guide the mid-to-low-noise steps only: t ≤ 0.6·999 = 599.4.
         var d = new LtgOptions();
-        Enumerable.Range(0, 1000).Should().OnlyContain(t => d.IsGuidedStep(0, t, 1000));
+        Enumerable.Range(0, 600).Should().OnlyContain(t => d.IsGuidedStep(0, t, 1000));
+        Enumerable.Range(600, 400).Should().NotContain(t => d.IsGuidedStep(0, t, 1000));
+        (Ltg.Plain with { Weight = 1 }).IsGuidedStep(0, 999, 1000).Should().BeTrue("GuideTMax = 1 guides every step");
     }
 
     [Fact]
@@ -37,7 +39,7 @@ public class GuidanceWindowTests
         using var eps = randn(2, 1, 8, 8);
         using var a = randn(1, 1, 8, 8);
         var signal = new LinearSignal(a);
-        var g = new LongtailGuidance(signal, new PixelDecoder(8, 8), new LtgOptions { Weight = 1, GuideTMax = 0.4 }, totalTimesteps: 50);
+        var g = new LongtailGuidance(signal, new PixelDecoder(8, 8), Ltg.Plain with { Weight = 1, GuideTMax = 0.4 }, totalTimesteps: 50);
         // 0.4·49 = 19.6
         g.Apply(xt, 20, 0.5, eps, 0).Should().BeSameAs(eps);
         signal.Calls.Should().Be(0);
@@ -53,7 +55,7 @@ public class GuidanceWindowTests
         using var model = TinyModels.Diffusion();   // T = 50
         using var bundle = TinyModels.Classifier();
         var gen = new LongtailGenerator(model, bundle);
-        var o = new LtgOptions { Weight = 1, Steps = 5, BatchSize = 4, Signal = SignalKind.Entropy };
+        var o = Ltg.Plain with { Weight = 1, Steps = 5, BatchSize = 4, Signal = SignalKind.Entropy };
         var r = new LtgRequest { ClassIndex = 1, Count = 2, Options = o, Seed = 4 };
         var plan = LongtailGenerator.Timesteps(50, o, fromSource: false);   // 49, 37, 24, 12, 0
         var all = gen.Generate(r);
@@ -78,7 +80,7 @@ public class GuidanceWindowTests
     [InlineData(0.3, -0.1, "guide-t-min")]
     public void Bad_window_is_an_input_error_naming_the_option(double tMax, double tMin, string name)
     {
-        var act = () => new LtgOptions { GuideTMax = tMax, GuideTMin = tMin }.Validate();
+        var act = () => (Ltg.Plain with { GuideTMax = tMax, GuideTMin = tMin }).Validate();
         act.Should().Throw<DiffusionInputException>().Which.Input.Should().Be(name);
     }
 

@@ -19,13 +19,13 @@ public class LtgEvaluationTests
 
         var report = LtgEvaluation.Run(gen, guide, judge: null, new LtgEvaluationOptions
         {
-            Ltg = new LtgOptions { Weight = 0.5, Steps = 4 },
+            Ltg = new LtgOptions { Weight = 0.5, Steps = 4, Oversample = 1 },
             Weights = [0, 0.5],
             Classes = [2],
             Sweep = true, Consistency = false, Retraining = false,
             ImagesPerClass = 2,
             FineTune = new LtgRetraining.Options(1, 8, 1e-3, 0, false),
-            DataDirectory = "unused-without-sources", OutputDirectory = dir, Resolution = diffusion.Resolution,
+            Data = new Coral.Data.DataOptions { Path = "unused-without-sources" }, OutputDirectory = dir, Resolution = diffusion.Resolution,
         }, (request, _) => { requests++; return gen.Generate(request); }, lines.Add, default);
 
         requests.Should().Be(2, "one request per class per weight");

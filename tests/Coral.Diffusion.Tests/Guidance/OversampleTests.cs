@@ -1,5 +1,6 @@
 using Coral.Diffusion.Guidance;
 using Coral.Ml.Signals;
+using static TorchSharp.torch;
 
 namespace Coral.Diffusion.Tests.Guidance;
 
@@ -9,7 +10,49 @@ public class OversampleTests
     private static LtgOptions Fast(double w, int oversample, double threshold) => new()
     {
         Weight = w, Steps = 4, BatchSize = 4, CfgScale = 0, Signal = SignalKind.EpistemicHead, Oversample = oversample, ConsistencyThreshold = threshold,
+        Filter = CandidateFilter.GuideEnsemble,
     };
+
+    [Fact]
+    public void The_diffusion_models_own_verdict_filters_by_default_and_names_the_class_it_saw()
+    {
+        using var model = TinyModels.Diffusion();
+        using var bundle = TinyModels.Classifier();
+        var gen = new LongtailGenerator(model, bundle);
+        var o = Fast(0.5, 3, 0) with { Filter = new LtgOptions().Filter };
+        o.Filter.Should().Be(CandidateFilter.DiffusionModel);
+        var batch = gen.Generate(new LtgRequest { ClassIndex = 1, Count = 2, Options = o, Seed = 5 });
+
+        batch.Candidates.Should().HaveCount(6).And.OnlyContain(c => c.ConsistencyBy == "diffusion-model" && c.DiffusionClass != null);
+        batch.Candidates.Should().OnlyContain(c => c.Consistent == (c.DiffusionClass == 1), "in class = the implicit classifier's argmax is the target");
+        batch.Candidates.Should().OnlyContain(c => (c.DiffusionMargin > 0) == c.Consistent);
+        foreach (var c in batch.Candidates.Where(c => !c.Consistent))
+            c.Reason.Should().Be($"dropped: the diffusion model places it in {gen.ClassNames[c.DiffusionClass!.Value]} (margin {c.DiffusionMargin:G3})");
+        batch.Records.Should().OnlyContain(r => r.Consistent, "only candidates the filter passes are kept");
+        var inClass = batch.Candidates.Where(c => c.Consistent).OrderByDescending(c => c.SignalAfter).Take(2).Select(c => c.Index);
+        batch.Records.Select(r => r.Index).Should().Equal(inClass);
+    }
+
+    [Fact]
+    public void The_implicit_classifier_is_independent_of_batching_and_its_margin_agrees_with_its_argmax()
+    {
+        using var model = TinyModels.Diffusion();
+        manual_seed(3);
+        var x = rand(4, model.Channels, 8, 8) * 2 - 1;
+        long[] seeds = [11, 12, 13, 14];
+        int[] targets = [0, 1, 2, 1];
+        int[] steps = ImplicitClassifier.Timesteps(50, ImplicitClassifier.DefaultFractions);
+        steps.Should().Equal(5, 12, 20, 27, 34);
+        var together = ImplicitClassifier.Judge(model, x, targets, seeds, steps);
+        for (int i = 0; i < 4; i++)
+        {
+            var alone = ImplicitClassifier.Judge(model, x[i..(i + 1)], [targets[i]], [seeds[i]], steps)[0];
+            alone.PredictedClass.Should().Be(together[i].PredictedClass);
+            alone.Errors.Should().BeEquivalentTo(together[i].Errors, c => c.Using<float>(e => e.Subject.Should().BeApproximately(e.Expectation, 1e-5f)).WhenTypeIs<float>());
+            together[i].PlacesInClass(targets[i]).Should().Be(together[i].TargetMargin > 0);
+            together[i].Errors.Should().HaveCount(3).And.OnlyContain(e => e > 0 && float.IsFinite(e));
+        }
+    }
 
     [Fact]
     public void Keeps_the_top_n_in_class_candidates_by_signal_and_records_every_drop()
