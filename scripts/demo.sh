@@ -4,8 +4,9 @@
 #   2. upload real Fashion-MNIST test images to incoming/ as field data (DEMO_IMAGES, default 300);
 #   3. run the local host (`coral serve`) with the shipped checkpoints until every image is scored and
 #      every flagged image has a synthetic batch, a manifest and a review page;
-#   4. review: list the batches, approve the first one, and show what landed in curated/;
-#   5. export the manifests and self-contained review pages to runs/demo/.
+#   4. review: list the batches and approve every batch that is not all-inconsistent into curated/;
+#   5. retrain: pull curated/ and fine-tune the classifier with and without the approved images, tail accuracy side by side;
+#   6. export the manifests and self-contained review pages to runs/demo/.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -57,12 +58,12 @@ echo "== 4. Review"
 coral review list > "$WORK/batches.tsv"
 { printf 'job\tsource\tpredicted\tsignal\timages\tpending\tapproved\trejected\tinconsistent\tnote\n'; head -n 20 "$WORK/batches.tsv"; } | column -t -s $'\t'
 [ "$(wc -l < "$WORK/batches.tsv")" -le 20 ] || echo "... $(wc -l < "$WORK/batches.tsv") batches in all"
-# A batch whose every image is inconsistent with its target class is not worth approving: take the first other one.
-FIRST_JOB=$(awk -F '\t' '$10 == "ok" { print $1; exit }' "$WORK/batches.tsv")
-if [ -n "$FIRST_JOB" ]; then
-  echo "approving batch $FIRST_JOB, confirming each image's target class (a real reviewer looks at the page and"
-  echo "corrects classes with --set INDEX=CLASS or --class NAME; only confirmed labels reach curated/<class>/):"
-  coral review approve "$FIRST_JOB" --reviewer demo --confirm-targets
+# A batch whose every image is inconsistent with its target class is not worth approving: approve the others.
+OK_JOBS=$(awk -F '\t' '$10 == "ok" { print $1 }' "$WORK/batches.tsv")
+if [ -n "$OK_JOBS" ]; then
+  echo "approving $(echo "$OK_JOBS" | wc -l) batches, confirming each image's target class (a real reviewer looks at the page"
+  echo "and corrects classes with --set INDEX=CLASS or --class NAME; only confirmed labels reach curated/<class>/):"
+  for job in $OK_JOBS; do coral review approve "$job" --reviewer demo --confirm-targets; done
 elif [ "$(wc -l < "$WORK/batches.tsv")" -gt 0 ]; then
   echo "every batch is all-inconsistent: nothing worth approving"
 else
@@ -70,7 +71,16 @@ else
 fi
 
 echo
-echo "== 5. Where to look"
+echo "== 5. Retrain: the approved images feed the next classifier"
+if [ -n "$OK_JOBS" ]; then
+  coral review pull-curated --to "$OUT/curated"
+  # The same fine-tune of the deployed classifier with and without them; a full bundle is `coral train classifier --add-images`.
+  coral eval retrain --add-images "$OUT/curated" --epochs "${DEMO_RETRAIN_EPOCHS:-1}" --out "$OUT/retrain.json"
+else
+  echo "nothing approved, nothing to retrain on"
+fi
+echo
+echo "== 6. Where to look"
 echo "manifests and review pages: $OUT"
 ls "$OUT" | grep '\.html$' | head -n 5 | sed "s|^|  $OUT/|"
 echo "open one in a browser; each page is self-contained (images inline)."

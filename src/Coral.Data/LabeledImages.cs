@@ -52,6 +52,14 @@ public sealed class LabeledImages
         return counts;
     }
 
+    /// <summary>This set followed by <paramref name="more"/> (same shape and classes).</summary>
+    public LabeledImages Concat(LabeledImages more)
+    {
+        if (more.Channels != Channels || more.Height != Height || more.Width != Width || !more.ClassNames.SequenceEqual(ClassNames))
+            throw new ArgumentException($"cannot append {more.Channels}x{more.Height}x{more.Width} images of [{string.Join(", ", more.ClassNames)}] to {Channels}x{Height}x{Width} images of [{string.Join(", ", ClassNames)}]");
+        return more.Count == 0 ? this : new LabeledImages([.. Pixels, .. more.Pixels], [.. Labels, .. more.Labels], Channels, Height, Width, ClassNames);
+    }
+
     /// <summary>A new set holding the given images, in the given order.</summary>
     public LabeledImages Subset(IReadOnlyList<int> indices)
     {

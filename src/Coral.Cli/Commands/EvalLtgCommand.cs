@@ -72,7 +72,7 @@ public static class EvalLtgCommand
                 Sweep = run.Contains("a"), Consistency = run.Contains("b"), Retraining = run.Contains("c"),
                 ImagesPerClass = parse.GetValue(count), SourcesPerClass = parse.GetValue(sourcesPerClass), Seed = parse.GetValue(seed), SourceDraw = parse.GetValue(draw),
                 RetrainImagesPerClass = parse.GetValue(n), RetrainSourcesPerClass = parse.GetValue(retrainSources), RetrainSeeds = parse.GetValue(seeds),
-                FineTune = new LtgRetraining.Options(parse.GetValue(epochs), 128, parse.GetValue(lr), 0, parse.GetValue(cosine)),
+                FineTune = new FineTuning.Options(parse.GetValue(epochs), 128, parse.GetValue(lr), 0, parse.GetValue(cosine)),
                 Data = data.Read(parse, models.Guide.Card.Seed), OutputDirectory = dir, Resolution = models.Diffusion.Resolution,
                 JudgePath = parse.GetValue(judge), DiffusionPath = models.DiffusionPath, ClassifierPath = models.ClassifierPath,
             };

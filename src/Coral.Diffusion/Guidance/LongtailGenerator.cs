@@ -161,9 +161,16 @@ public sealed class LongtailGenerator
         }
         var inClass = candidates.Where(r => r.Consistent).OrderByDescending(r => r.SignalAfter).ThenBy(r => r.Index).ToList();
         var rank = inClass.Select((r, i) => (r.Index, i)).ToDictionary(p => p.Index, p => p.i);
+        // Too few in class: the batch still gets Count images, topped up with the closest misses (marked, so the review
+        // page and the batch list show them as inconsistent) rather than a short batch or a job that can never succeed.
+        var topUp = candidates.Where(r => !r.Consistent).OrderByDescending(r => r.DiffusionMargin ?? r.TargetProbability).ThenBy(r => r.Index)
+            .Take(Math.Max(0, count - inClass.Count)).Select((r, i) => (r.Index, i)).ToDictionary(p => p.Index, p => p.i);
         var all = candidates.Select(r =>
         {
-            if (!r.Consistent) return r with { Kept = false, Reason = $"dropped: {Why(r)}" };
+            if (!r.Consistent)
+                return topUp.TryGetValue(r.Index, out int t)
+                    ? r with { Kept = true, Rank = inClass.Count + t + 1, Reason = $"kept, marked: only {inClass.Count} of {candidates.Count} candidates are in class and {Why(r)}" }
+                    : r with { Kept = false, Reason = $"dropped: {Why(r)}" };
             int k = rank[r.Index];
             return k < count
                 ? r with { Kept = true, Rank = k + 1, Reason = $"kept: rank {k + 1} of {inClass.Count} in-class candidates by {r.Signal}" }

@@ -33,7 +33,7 @@ public sealed record LtgEvaluationOptions
     /// <summary>(c): real field images per tail class that a reviewer labelled; every arm but "none" trains on them.</summary>
     public int RetrainSourcesPerClass { get; init; } = 8;
     public int RetrainSeeds { get; init; } = 3;
-    public required LtgRetraining.Options FineTune { get; init; }
+    public required FineTuning.Options FineTune { get; init; }
     /// <summary>The data the guide was trained on (its card says how it was split).</summary>
     public required DataOptions Data { get; init; }
     public required string OutputDirectory { get; init; }
@@ -45,7 +45,7 @@ public sealed record LtgEvaluationOptions
 }
 
 /// <summary>
-/// The Longtail Guidance experiments behind `coral eval ltg` (beside <see cref="LtgRetraining"/>): (a) w-sweep, (b) class
+/// The Longtail Guidance experiments behind `coral eval ltg` (beside <see cref="FineTuning"/>): (a) w-sweep, (b) class
 /// consistency judged by an independent classifier, (c) retraining. Writes sample grids and the sweep plot into the output
 /// folder and returns the report; <paramref name="sample"/> runs one request (the CLI shows its progress), <paramref name="say"/>
 /// gets one line per finding.
@@ -280,7 +280,7 @@ public static class LtgEvaluation
         int n = o.RetrainImagesPerClass, m = o.RetrainSourcesPerClass, seeds = o.RetrainSeeds;
         var ft = o.FineTune;
         if (seeds < 2) throw new DiffusionInputException("--retrain-seeds", $"paired intervals need at least 2 seeds, got {seeds}");
-        var baseScore = LtgRetraining.Evaluate(guide.Members[0], test, tail);
+        var baseScore = FineTuning.Evaluate(guide.Members[0], test, tail);
         say($"(c) members' training set {train.Count} images; tail classes {string.Join(", ", tail.Select(k => gen.ClassNames[k]))}; " +
             $"{m} reviewed field images + {n} extra per tail class; deployed classifier: tail {baseScore.Tail:P1}, overall {baseScore.Overall:P1}");
         var tailAcc = Arms.ToDictionary(a => a.Name, _ => new List<double>());
@@ -292,7 +292,7 @@ public static class LtgEvaluation
             // The reviewed field images of this seed: a draw from images no member trained on (never the test set).
             int draw = 1000 + s + 100 * o.SourceDraw;
             var srcIdx = tail.SelectMany(k => SourcePool.Draw(unseen, k, m, draw)).ToArray();
-            var withSources = Concat(train, unseen.Subset(srcIdx));
+            var withSources = train.Concat(unseen.Subset(srcIdx));
             var realTail = Enumerable.Range(0, withSources.Count).Where(i => tail.Contains(withSources.Labels[i])).ToArray();
             foreach (var (arm, _) in Arms)
             {
@@ -301,8 +301,8 @@ public static class LtgEvaluation
                 {
                     "none" => train,
                     "sources" => withSources,
-                    "oversample" => Concat(withSources, withSources.Subset(LtgRetraining.DrawPerClass(withSources, realTail, tail, n, Seeding.Derive(s, 5151)))),
-                    "augment" => Concat(withSources, LtgRetraining.Augmented(withSources, LtgRetraining.DrawPerClass(withSources, realTail, tail, n, Seeding.Derive(s, 6161)), Seeding.Derive(s, 7171))),
+                    "oversample" => withSources.Concat(withSources.Subset(FineTuning.DrawPerClass(withSources, realTail, tail, n, Seeding.Derive(s, 5151)))),
+                    "augment" => withSources.Concat(FineTuning.Augmented(withSources, FineTuning.DrawPerClass(withSources, realTail, tail, n, Seeding.Derive(s, 6161)), Seeding.Derive(s, 7171))),
                     _ => Generated(arm == "ltg" ? options.Weight : 0),
                 };
                 LabeledImages Generated(double w)
@@ -320,10 +320,10 @@ public static class LtgEvaluation
                     genStats.Add(new { seed = s, arm, meanSignal = records.Average(r => r.SignalAfter), consistent = records.Count(r => r.Consistent) / (double)records.Count,
                         meanHeldOut = records.Average(r => r.HeldOutAfter ?? double.NaN) });
                     // The classifier trains on what the guidance scored: the decoder's view (resized to its input size).
-                    return LtgRetraining.Append(withSources, ToClassifierView(gen.Decoder, images), labels);
+                    return FineTuning.Append(withSources, ToClassifierView(gen.Decoder, images), labels);
                 }
-                using var model = LtgRetraining.FineTune(guide.Members[0], augmented, ft with { Seed = s });
-                var score = LtgRetraining.Evaluate(model, test, tail);
+                using var model = FineTuning.FineTune(guide.Members[0], augmented, ft with { Seed = s });
+                var score = FineTuning.Evaluate(model, test, tail);
                 tailAcc[arm].Add(score.Tail); overallAcc[arm].Add(score.Overall); perClassAcc[arm].Add(score.PerClass);
                 say($"  seed {s} {arm}: tail {score.Tail:P2}, overall {score.Overall:P2} ({augmented.Count - train.Count:+0;-0} images)");
             }
@@ -344,8 +344,6 @@ public static class LtgEvaluation
         };
     }
 
-    private static LabeledImages Concat(LabeledImages a, LabeledImages b) =>
-        new([.. a.Pixels, .. b.Pixels], [.. a.Labels, .. b.Labels], a.Channels, a.Height, a.Width, a.ClassNames);
 
     /// <summary>
     /// Where generation starts: noise, or SDEdit from real "field" images of the class drawn from images none of the

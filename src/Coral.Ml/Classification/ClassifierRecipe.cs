@@ -84,7 +84,7 @@ public static class ClassifierRecipe
                 throw new RecipeInputException(data.Name, $"holds out only {calSet.Count} images for the flag calibration ({o.HeldOutFraction:P0} of {ltTrain.Count}, halved); need {MinCalibrationImages}: add images or raise --held-out");
             // The head learns a regression (MI from features): more images help; the subsampling's left-overs are free.
             var extra = leftOut.Count == 0 ? [] : Seeding.Permutation(leftOut.Count, Seeding.Derive(o.Seed, 31337))[..Math.Min(leftOut.Count, Math.Max(0, o.HeadTrainImages - headIdx.Length))];
-            headSet = Concat(heldOut.Subset(headIdx), leftOut.Subset(extra));
+            headSet = heldOut.Subset(headIdx).Concat(leftOut.Subset(extra));
         }
         if (o.MaxTrainImages is int mx && mx < train.Count) train = train.Subset(Seeding.Permutation(train.Count, o.Seed)[..mx]);
         // Approved images feed the members only: the held-out part stays real and field-shaped for head and calibration.
@@ -93,7 +93,7 @@ public static class ClassifierRecipe
         {
             var extra = DataSource.LoadExtra(dir, full, o.ClassFolderName);
             added.Add(new AddedImages(dir, extra.Count, extra.CountsPerClass()));
-            train = Concat(train, extra);
+            train = train.Concat(extra);
         }
         var counts = train.CountsPerClass();
         var config = o.Config ?? (o.ConvWidths is { } w
@@ -173,7 +173,7 @@ public static class ClassifierRecipe
         var (ltTrain, leftOut) = Split(full, card.Imbalance, card.Seed);
         if (card.HeldOutFraction is not double f) return (ltTrain, leftOut);
         var (train, heldOut) = HoldOut(ltTrain, f, card.Seed);
-        return (train, Concat(heldOut, leftOut));
+        return (train, heldOut.Concat(leftOut));
     }
 
     /// <summary>
@@ -193,11 +193,6 @@ public static class ClassifierRecipe
         return (full.Subset(keptSorted), full.Subset(rest));
     }
 
-    private static LabeledImages Concat(LabeledImages a, LabeledImages b)
-    {
-        if (b.Count == 0) return a;
-        return new LabeledImages([.. a.Pixels, .. b.Pixels], [.. a.Labels, .. b.Labels], a.Channels, a.Height, a.Width, a.ClassNames);
-    }
 
     /// <summary>The head on precomputed features and logits (no second pass through the members).</summary>
     private static float[] HeadValues(EpistemicHead head, float[] features, float[] logits, CnnConfig config)

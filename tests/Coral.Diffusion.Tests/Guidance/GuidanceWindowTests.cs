@@ -1,3 +1,4 @@
+using Coral.Ml.Classification;
 using Coral.Diffusion.Guidance;
 using Coral.Ml;
 using Coral.Ml.Signals;
@@ -87,11 +88,11 @@ public class GuidanceWindowTests
     [Fact]
     public void Cosine_fine_tuning_rate_decays_from_lr_to_zero_and_constant_stays_put()
     {
-        var cos = new LtgRetraining.Options(LearningRate: 1e-3, Cosine: true);
-        LtgRetraining.LearningRateAt(cos, 0, 101).Should().BeApproximately(1e-3, 1e-12);
-        LtgRetraining.LearningRateAt(cos, 50, 101).Should().BeApproximately(5e-4, 1e-12);
-        LtgRetraining.LearningRateAt(cos, 100, 101).Should().BeApproximately(0, 1e-12);
-        var constant = new LtgRetraining.Options(LearningRate: 1e-3);
-        LtgRetraining.LearningRateAt(constant, 100, 101).Should().Be(1e-3);
+        var cos = new FineTuning.Options(LearningRate: 1e-3, Cosine: true);
+        FineTuning.LearningRateAt(cos, 0, 101).Should().BeApproximately(1e-3, 1e-12);
+        FineTuning.LearningRateAt(cos, 50, 101).Should().BeApproximately(5e-4, 1e-12);
+        FineTuning.LearningRateAt(cos, 100, 101).Should().BeApproximately(0, 1e-12);
+        var constant = new FineTuning.Options(LearningRate: 1e-3);
+        FineTuning.LearningRateAt(constant, 100, 101).Should().Be(1e-3);
     }
 }

@@ -24,7 +24,7 @@ public class LtgEvaluationTests
             Classes = [2],
             Sweep = true, Consistency = false, Retraining = false,
             ImagesPerClass = 2,
-            FineTune = new LtgRetraining.Options(1, 8, 1e-3, 0, false),
+            FineTune = new FineTuning.Options(1, 8, 1e-3, 0, false),
             Data = new Coral.Data.DataOptions { Path = "unused-without-sources" }, OutputDirectory = dir, Resolution = diffusion.Resolution,
         }, (request, _) => { requests++; return gen.Generate(request); }, lines.Add, default);
 

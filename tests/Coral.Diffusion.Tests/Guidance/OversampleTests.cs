@@ -28,9 +28,23 @@ public class OversampleTests
         batch.Candidates.Should().OnlyContain(c => (c.DiffusionMargin > 0) == c.Consistent);
         foreach (var c in batch.Candidates.Where(c => !c.Consistent))
             c.Reason.Should().Be($"dropped: the diffusion model places it in {gen.ClassNames[c.DiffusionClass!.Value]} (margin {c.DiffusionMargin:G3})");
-        batch.Records.Should().OnlyContain(r => r.Consistent, "only candidates the filter passes are kept");
-        var inClass = batch.Candidates.Where(c => c.Consistent).OrderByDescending(c => c.SignalAfter).Take(2).Select(c => c.Index);
-        batch.Records.Select(r => r.Index).Should().Equal(inClass);
+        // In-class candidates first by signal; only if fewer than 2 pass, the closest misses top the batch up, marked.
+        var inClass = batch.Candidates.Where(c => c.Consistent).OrderByDescending(c => c.SignalAfter).Select(c => c.Index).ToList();
+        var misses = batch.Candidates.Where(c => !c.Consistent).OrderByDescending(c => c.DiffusionMargin).Select(c => c.Index);
+        batch.Records.Select(r => r.Index).Should().Equal(inClass.Concat(misses).Take(2));
+        foreach (var r in batch.Records.Where(r => !r.Consistent)) r.Reason.Should().StartWith("kept, marked: only ");
+    }
+
+    [Fact]
+    public void A_class_no_candidate_passes_still_gets_its_images_marked_as_the_closest_misses()
+    {
+        using var model = TinyModels.Diffusion();
+        using var bundle = TinyModels.Classifier();
+        // Threshold 1: the guide never gives p = 1, so nothing is in class.
+        var batch = new LongtailGenerator(model, bundle).Generate(new LtgRequest { ClassIndex = 0, Count = 3, Options = Fast(0.5, 2, 1.0), Seed = 6 });
+        batch.Records.Should().HaveCount(3).And.OnlyContain(r => r.Kept && !r.Consistent && r.Reason.StartsWith("kept, marked: only 0 of 6"));
+        batch.Records.Select(r => r.TargetProbability).Should().BeInDescendingOrder("the closest misses first");
+        batch.Candidates.Count(c => !c.Kept).Should().Be(3);
     }
 
     [Fact]

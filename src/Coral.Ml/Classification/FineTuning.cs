@@ -1,21 +1,20 @@
 using Coral.Data;
 using Coral.Imaging;
-using Coral.Ml.Classification;
 using Coral.Ml.Common;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Coral.Diffusion.Guidance;
+namespace Coral.Ml.Classification;
 
 /// <summary>Test accuracy of one fine-tuned classifier: overall, mean over the tail classes, per class.</summary>
 public sealed record RetrainScore(double Overall, double Tail, double[] PerClass);
 
 /// <summary>
-/// The retraining experiment's pieces: add generated images to the long-tailed training set, fine-tune a copy
-/// of the deployed classifier (member 0) on it, score it on the test set. Every arm (LTG / unguided / no extra
-/// data) gets the same schedule, so only the added data differs.
+/// Retraining comparisons: add images (generated, approved, augmented, oversampled) to a training set, fine-tune a
+/// copy of the deployed classifier (member 0) on it, score it on the test set. Every arm gets the same schedule, so
+/// only the added data differs.
 /// </summary>
-public static class LtgRetraining
+public static class FineTuning
 {
     /// <summary>
     /// Fine-tuning settings. <paramref name="Cosine"/>: the learning rate decays from <paramref name="LearningRate"/> to 0
