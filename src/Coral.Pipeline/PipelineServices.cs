@@ -48,9 +48,9 @@ public static class PipelineServices
         services.AddAzureClients(clients =>
         {
             clients.AddClient<BlobServiceClient, BlobClientOptions>((options, _, sp) =>
-                StorageClients.Blobs(storage, options, sp.GetRequiredService<AzureComponentFactory>()));
+                StorageClients.Blobs(storage, StorageClients.WithTimeout(options, StorageClients.NetworkTimeout(configuration)), sp.GetRequiredService<AzureComponentFactory>()));
             clients.AddClient<QueueServiceClient, QueueClientOptions>((options, _, sp) =>
-                StorageClients.Queues(storage, options, sp.GetRequiredService<AzureComponentFactory>()));
+                StorageClients.Queues(storage, StorageClients.WithTimeout(options, StorageClients.NetworkTimeout(configuration)), sp.GetRequiredService<AzureComponentFactory>()));
         });
         services.AddSingleton(sp => new PipelineStorage(sp.GetRequiredService<BlobServiceClient>(), sp.GetRequiredService<QueueServiceClient>(),
             sp.GetRequiredService<IOptions<StorageOptions>>().Value.NamePrefix));

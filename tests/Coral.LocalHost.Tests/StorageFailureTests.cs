@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Configuration;
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Storage.Blobs;
@@ -27,6 +29,60 @@ public class StorageFailureTests(AzuriteFixture azurite)
             if (message.Request.Uri.Query.Contains("comp=list") && Interlocked.Decrement(ref left) >= 0)
                 throw new AggregateException("Retry failed after 6 tries.", new IOException("connection refused (injected)"));
         }
+    }
+
+    /// <summary>The first <paramref name="stalls"/> listings never get a response (as Azurite does for some names): only the timeout ends them.</summary>
+    private sealed class StalledListings(int stalls) : HttpPipelinePolicy
+    {
+        private int left = stalls;
+        public int Stalled => stalls - Math.Max(0, left);
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            if (message.Request.Uri.Query.Contains("comp=list") && Interlocked.Decrement(ref left) >= 0)
+                await Task.Delay(Timeout.Infinite, message.CancellationToken);
+            await ProcessNextAsync(message, pipeline);
+        }
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) => throw new NotSupportedException("async only");
+    }
+
+    [Fact]
+    public async Task A_listing_that_never_answers_times_out_and_scanning_goes_on()
+    {
+        var plain = await PipelineTestStorage.CreateAsync(azurite);
+        for (int i = 0; i < 3; i++) await plain.Incoming.GetBlobClient($"field/stall-{i}.png").UploadAsync(BinaryData.FromBytes(TestPngs.Make(i)));
+        var stalled = new StalledListings(3);
+        var options = StorageClients.WithTimeout(new BlobClientOptions(), TimeSpan.FromSeconds(1));
+        options.Retry.MaxRetries = 1;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(10);
+        // Beside the transport: where a stalled network sits, inside the SDK's per-try timeout.
+        options.AddPolicy(stalled, HttpPipelinePosition.BeforeTransport);
+        var s = new PipelineStorage(new BlobServiceClient(azurite.ConnectionString, options), plain.QueueService, plain.Prefix);
+        var logs = new ListLoggerProvider();
+        var host = new LocalPipelineHost(s,
+            new ScoreHandler(s, new FakeImageScorer(), new ScoringOptions { ImagesPerJob = 2 }, NullLogger<ScoreHandler>.Instance),
+            Generator(s), new LocalHostOptions { ScanInterval = TimeSpan.FromMilliseconds(50), UntilIdle = true }, LoggerFactory.Create(b => b.AddProvider(logs)));
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        await host.RunAsync(cts.Token);
+
+        stalled.Stalled.Should().Be(3, "three listings hung until their timeout");
+        (await NamesAsync(plain.Scores)).Should().HaveCount(3, "the scan gave up on the hung listings, logged, and scored everything after");
+        logs.Lines.Should().Contain(l => l.Contains("Scan of") && l.Contains("failed")).And.Contain(l => l.Contains("works again"));
+    }
+
+    [Fact]
+    public void The_network_timeout_comes_from_one_setting_with_a_default_and_bad_values_are_refused()
+    {
+        var none = new ConfigurationBuilder().Build();
+        StorageClients.NetworkTimeout(none).Should().Be(TimeSpan.FromSeconds(Coral.Pipeline.Names.Defaults.StorageNetworkTimeoutSeconds));
+        var set = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [Coral.Pipeline.Names.Settings.StorageNetworkTimeoutSeconds] = "7.5" }).Build();
+        StorageClients.NetworkTimeout(set).Should().Be(TimeSpan.FromSeconds(7.5));
+        var bad = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [Coral.Pipeline.Names.Settings.StorageNetworkTimeoutSeconds] = "soon" }).Build();
+        var act = () => StorageClients.NetworkTimeout(bad);
+        act.Should().Throw<StorageConfigurationException>().WithMessage("*Coral__StorageNetworkTimeoutSeconds='soon'*");
+        PipelineStorage.FromConnectionString(azurite.ConnectionString).Blobs.Should().NotBeNull();
     }
 
     [Fact]

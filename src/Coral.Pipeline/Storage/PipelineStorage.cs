@@ -83,7 +83,8 @@ public sealed class PipelineStorage
             throw new StorageConfigurationException($"storage connection string is empty (setting {Settings.StorageConnection})");
         try
         {
-            return new PipelineStorage(new BlobServiceClient(connectionString), new QueueServiceClient(connectionString, QueueOptions()), prefix);
+            return new PipelineStorage(new BlobServiceClient(connectionString, StorageClients.WithTimeout(new BlobClientOptions())),
+                new QueueServiceClient(connectionString, StorageClients.WithTimeout(QueueOptions())), prefix);
         }
         catch (FormatException e)
         {

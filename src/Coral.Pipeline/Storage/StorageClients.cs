@@ -18,6 +18,29 @@ public static class StorageClients
     /// <summary>A key inside the section: <c>CoralStorage__blobServiceUri</c> → <c>blobServiceUri</c>.</summary>
     private static string Key(string setting) => setting[(Settings.StorageConnection.Length + 2)..];
 
+    /// <summary>
+    /// Every storage request gets a network timeout: a response (or a listing body) that never arrives fails that try,
+    /// which the SDK retries and the host's loops then log and back off from, instead of waiting forever.
+    /// </summary>
+    public static T WithTimeout<T>(T options, TimeSpan? networkTimeout = null) where T : ClientOptions
+    {
+        var timeout = networkTimeout ?? TimeSpan.FromSeconds(Defaults.StorageNetworkTimeoutSeconds);
+        if (timeout <= TimeSpan.Zero || timeout > TimeSpan.FromHours(1))
+            throw new StorageConfigurationException($"setting {Settings.StorageNetworkTimeoutSeconds}={timeout.TotalSeconds} must be in (0, 3600] seconds");
+        options.Retry.NetworkTimeout = timeout;
+        return options;
+    }
+
+    /// <summary>The network timeout from <c>Coral__StorageNetworkTimeoutSeconds</c>, else the default.</summary>
+    public static TimeSpan NetworkTimeout(IConfiguration configuration)
+    {
+        var text = configuration[Settings.StorageNetworkTimeoutSeconds];
+        if (string.IsNullOrWhiteSpace(text)) return TimeSpan.FromSeconds(Defaults.StorageNetworkTimeoutSeconds);
+        return double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0 && s <= 3600
+            ? TimeSpan.FromSeconds(s)
+            : throw new StorageConfigurationException($"setting {Settings.StorageNetworkTimeoutSeconds}='{text}' must be a number of seconds in (0, 3600]");
+    }
+
     public static BlobServiceClient Blobs(IConfigurationSection section, BlobClientOptions options, AzureComponentFactory factory) =>
         ConnectionString(section) is { } cs
             ? Parse(() => new BlobServiceClient(cs, options))
