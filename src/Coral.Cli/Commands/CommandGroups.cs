@@ -15,6 +15,7 @@ public static class CommandGroups
     {
         EvalGenerationCommand.Create(),
         EvalLtgCommand.Create(),
+        EvalLtgCommand.CreateVerdict(),
         EvalRetrainCommand.Create(),
         EvalSignalsCommand.Create(),
     };

@@ -79,10 +79,31 @@ public static class EvalLtgCommand
             var report = LtgEvaluation.Run(gen, models.Guide, judgeBundle, evaluation,
                 (request, label) => LtgCli.RunWithProgress(gen, request, ct, label), line => AnsiConsole.MarkupLine(Markup.Escape(line)), ct);
             report["command"] = "coral " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
-            AtomicFile.WriteAllText(Path.Combine(dir, "eval-ltg.json"), JsonSerializer.Serialize(report, LtgCli.Json));
+            var node = System.Text.Json.Nodes.JsonNode.Parse(JsonSerializer.Serialize(report, LtgCli.Json))!;
+            node["verdict"] = LtgVerdict.FromReport(node);
+            AtomicFile.WriteAllText(Path.Combine(dir, "eval-ltg.json"), node.ToJsonString(LtgCli.Json));
+            AnsiConsole.MarkupLine($"verdict: {Markup.Escape(node["verdict"]!["status"]!.ToString())}");
             AnsiConsole.MarkupLine($"results → {Markup.Escape(Path.Combine(dir, "eval-ltg.json"))}");
             return 0;
         }, ct)));
+        return cmd;
+    }
+
+    /// <summary>`coral eval ltg-verdict REPORT`: the verdict of a finished report, recomputed from its JSON (for reports written before verdicts).</summary>
+    public static Command CreateVerdict()
+    {
+        var report = new Argument<string>("report") { Description = "eval-ltg.json of a finished run" };
+        var cmd = new Command("ltg-verdict", "Print (and add) the machine-readable verdict of an `eval ltg` report.") { report };
+        cmd.SetAction(parse => CliErrors.RunAsync(() =>
+        {
+            string path = parse.GetValue(report)!;
+            if (!File.Exists(path)) throw new FileNotFoundException($"report: {path} does not exist");
+            var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path)) ?? throw new InvalidDataException($"report: {path} is empty");
+            node["verdict"] = LtgVerdict.FromReport(node);
+            AtomicFile.WriteAllText(path, node.ToJsonString(LtgCli.Json));
+            Console.WriteLine(node["verdict"]!.ToJsonString(LtgCli.Json));
+            return Task.FromResult(0);
+        }));
         return cmd;
     }
 

@@ -36,6 +36,27 @@ public class LtgEvaluationTests
         lines.Should().Contain(l => l.StartsWith("(a) mean signal", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void The_verdict_reads_the_three_targets_from_the_report_and_says_missed_when_one_misses()
+    {
+        var report = System.Text.Json.Nodes.JsonNode.Parse("""
+            {"retraining": {"ltgMinusBestControl": {"versus": "oversample", "mean": 0.031, "ci95": [0.01, 0.05], "perSeed": [0.03, 0.02, 0.04]}},
+             "consistency": {"weight": 0.1, "judgeArgmax": 0.85, "judgeArgmaxCi95": [0.77, 0.91], "unguidedJudgeArgmax": 0.97,
+                             "heldOut": {"signal": "mutual-information", "riseSd": 1.2, "riseSdCi95": [1.0, 1.4]}}}
+            """)!;
+        var v = LtgVerdict.FromReport(report);
+        v["ltgMinusBestControlTailPp"]!.GetValue<double>().Should().BeApproximately(3.1, 1e-9);
+        v["bestControl"]!.GetValue<string>().Should().Be("oversample");
+        v["retrainSeeds"]!.GetValue<int>().Should().Be(3);
+        v["tailTargetMet"]!.GetValue<bool>().Should().BeTrue();
+        v["heldOutSignalRiseSd"]!.GetValue<double>().Should().Be(1.2);
+        v["heldOutTargetMet"]!.GetValue<bool>().Should().BeTrue();
+        v["judgeConsistency"]!.GetValue<double>().Should().Be(0.85);
+        v["judgeTargetMet"]!.GetValue<bool>().Should().BeFalse();
+        v["status"]!.GetValue<string>().Should().Be("missed", "judge consistency 85 % is below 90 %");
+        LtgVerdict.FromReport(System.Text.Json.Nodes.JsonNode.Parse("{}")!)["status"]!.GetValue<string>().Should().Be("incomplete");
+    }
+
     private static ClassifierBundle WithTail(ClassifierBundle b) =>
         new(b.Config, b.ClassNames, b.Members, b.Head, b.Calibration, new ModelCard { Groups = ["Head", "Head", "Tail"] });
 }
