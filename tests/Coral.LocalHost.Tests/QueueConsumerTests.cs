@@ -15,6 +15,34 @@ public class QueueConsumerTests(AzuriteFixture azurite)
             NullLogger.Instance);
 
     [Fact]
+    public async Task A_job_too_large_to_wrap_in_the_poison_queue_is_kept_as_a_blob_and_replay_restores_it()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        // 45,000 characters of JSON fit the queue (60 KB as base64); wrapped in the envelope every quote is escaped, and the
+        // envelope (84 KB as base64) is over the 64 KiB limit: moving it to poison used to fail with 413, try after try.
+        string big = "[" + string.Join(",", Enumerable.Repeat("\"ab\"", 9000)) + "]";
+        PoisonMessages.FitsInQueue(big).Should().BeTrue();
+        await s.Jobs.SendMessageAsync(big);
+        var consumer = new QueueConsumer(s.Jobs, s.JobsPoison, new QueueConsumerOptions { VisibilityTimeout = TimeSpan.FromSeconds(1), MaxPollDelay = TimeSpan.FromMilliseconds(200) },
+            NullLogger.Instance, s.Staging);
+        (await consumer.ProcessOneAsync((_, _) => throw new Coral.Pipeline.Generation.PermanentJobException("big", "cannot ever succeed"), default)).Should().BeTrue();
+
+        (await s.Jobs.GetPropertiesAsync()).Value.ApproximateMessagesCount.Should().Be(0, "it left the jobs queue");
+        var poisoned = (await s.JobsPoison.PeekMessagesAsync(5)).Value;
+        poisoned.Should().ContainSingle();
+        var small = PipelineJson.Deserialize<PoisonEnvelope>(BinaryData.FromString(poisoned[0].MessageText), "poison");
+        small.OriginalMessage.Should().BeEmpty();
+        small.Reason.Should().Contain("cannot ever succeed");
+        small.EnvelopeBlob.Should().Be($"{s.Staging.Name}/{BlobPaths.PoisonEnvelope(s.JobsPoison.Name, small.MessageId)}");
+        (await PoisonMessages.OriginalAsync(small, s.Staging, "test", default)).Should().Be(big);
+
+        (await PoisonReplay.ReplayAsync(s, 10, NullLogger.Instance, default)).Should().Be(1);
+        var back = (await s.Jobs.ReceiveMessagesAsync(1)).Value;
+        back.Should().ContainSingle().Which.MessageText.Should().Be(big, "replay puts the original job back, whole");
+        (await s.Staging.GetBlobClient(BlobPaths.PoisonEnvelope(s.JobsPoison.Name, small.MessageId)).ExistsAsync()).Value.Should().BeFalse("the blob goes with its message");
+    }
+
+    [Fact]
     public async Task A_handled_message_is_deleted()
     {
         var s = await PipelineTestStorage.CreateAsync(azurite);

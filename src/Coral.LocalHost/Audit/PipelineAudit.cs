@@ -135,7 +135,7 @@ public sealed record PipelineAudit(
             }
             catch (PipelineDataException) { poison.Add(new PoisonSummary(m.MessageId, 0, m.MessageText)); } // the Functions host's raw format
         }
-        var leftovers = (await NamesAsync(s.Staging, null, ct)).Where(n => !n.StartsWith(BlobPaths.LocksPrefix, StringComparison.Ordinal)).ToList();
+        var leftovers = (await NamesAsync(s.Staging, null, ct)).Where(n => !n.StartsWith(BlobPaths.LocksPrefix, StringComparison.Ordinal) && !n.StartsWith(BlobPaths.PoisonEnvelopesPrefix, StringComparison.Ordinal)).ToList();
 
         return new PipelineAudit(inputNames.Count, records.OrderBy(r => r.Source.Name, StringComparer.Ordinal).ToList(), uploaded,
             jsonManifests.Count, complete, syntheticNames.Count, queued, poison, leftovers,

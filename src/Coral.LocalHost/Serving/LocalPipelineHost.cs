@@ -30,7 +30,7 @@ public sealed class LocalPipelineHost(PipelineStorage storage, ScoreHandler scor
     {
         await storage.EnsureCreatedAsync(ct);
         var scanner = new BlobScanner(storage, scorer, loggers.CreateLogger<BlobScanner>(), options.ScoringParallelism);
-        var consumer = new QueueConsumer(storage.Jobs, storage.JobsPoison, options.Queue, loggers.CreateLogger<QueueConsumer>());
+        var consumer = new QueueConsumer(storage.Jobs, storage.JobsPoison, options.Queue, loggers.CreateLogger<QueueConsumer>(), storage.Staging);
         _log.LogInformation("Serving: scanning {Incoming}/ every {Interval}, consuming {Queue} (visibility {Visibility}, max {Max} tries)",
             storage.Incoming.Name, options.ScanInterval, storage.Jobs.Name, options.Queue.VisibilityTimeout, options.Queue.MaxDequeueCount);
 
@@ -104,15 +104,21 @@ public static class PoisonReplay
             foreach (var m in batch)
             {
                 string original = m.MessageText;
+                PoisonEnvelope? env = null;
                 try
                 {
-                    var env = PipelineJson.Deserialize<PoisonEnvelope>(BinaryData.FromString(m.MessageText), $"poison message {m.MessageId}");
-                    if (env.OriginalMessage is { Length: > 0 }) original = env.OriginalMessage;
+                    env = PipelineJson.Deserialize<PoisonEnvelope>(BinaryData.FromString(m.MessageText), $"poison message {m.MessageId}");
                 }
                 catch (PipelineDataException) { /* written by the Functions host: the raw message itself */ }
+                if (env is not null)
+                {
+                    string fromEnvelope = await PoisonMessages.OriginalAsync(env, storage.Staging, $"poison message {m.MessageId}", ct);
+                    if (fromEnvelope.Length > 0) original = fromEnvelope;
+                }
                 // Send first, then delete: a crash in between duplicates (the generator dedupes) rather than loses.
                 await storage.Jobs.SendMessageAsync(original, ct);
                 await storage.JobsPoison.DeleteMessageAsync(m.MessageId, m.PopReceipt, ct);
+                if (env is not null) await PoisonMessages.DeleteBlobAsync(env, storage.Staging, ct);
                 logger.LogInformation("Replayed poison message {MessageId}", m.MessageId);
                 replayed++;
             }

@@ -1,8 +1,10 @@
+using Azure.Storage.Blobs;
 using System.Text.Json.Serialization;
 using Azure.Storage.Queues.Models;
 using Azure.Storage.Queues;
 using Azure;
 using Coral.Pipeline.Contracts;
+using Coral.Pipeline.Storage;
 using Coral.Pipeline.Generation;
 using Coral.Pipeline.Names;
 using Microsoft.Extensions.Logging;
@@ -24,7 +26,8 @@ public sealed record QueueConsumerOptions
 /// after the visibility timeout, and on the last allowed try — or when a crashed host let it exceed
 /// maxDequeueCount — it moves to the poison queue with the reason. Permanent failures go there at once.
 /// </summary>
-public sealed class QueueConsumer(QueueClient queue, QueueClient poison, QueueConsumerOptions options, ILogger logger)
+/// <param name="overflow">Where a poison envelope too large for the poison queue is stored (staging/); null: the poison queue only.</param>
+public sealed class QueueConsumer(QueueClient queue, QueueClient poison, QueueConsumerOptions options, ILogger logger, BlobContainerClient? overflow = null)
 {
     public delegate Task MessageHandler(QueueMessage message, CancellationToken ct);
 
@@ -112,7 +115,8 @@ public sealed class QueueConsumer(QueueClient queue, QueueClient poison, QueueCo
     {
         var envelope = new PoisonEnvelope(message.MessageText, message.MessageId, message.DequeueCount, reason, queue.Name, DateTimeOffset.UtcNow);
         // Send first, then delete: a crash in between duplicates into poison (harmless) instead of losing the message.
-        await poison.SendMessageAsync(PipelineJson.Serialize(envelope).ToString(), ct);
+        if (overflow is null) await poison.SendMessageAsync(PipelineJson.Serialize(envelope).ToString(), ct);
+        else await PoisonMessages.SendAsync(poison, overflow, envelope, ct);
         try { await queue.DeleteMessageAsync(message.MessageId, popReceipt, ct); }
         catch (RequestFailedException e) when (e.Status == 404) { }
         logger.LogError("Message {MessageId} moved to {Poison}: {Reason}", message.MessageId, poison.Name, reason);

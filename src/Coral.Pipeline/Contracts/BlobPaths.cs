@@ -29,6 +29,12 @@ public static class BlobPaths
     /// <summary>staging/ names under this prefix are locks, not leftovers of an interrupted write.</summary>
     public const string LocksPrefix = "locks/";
 
+    /// <summary>staging/poison/{queue}/{messageId}.json: a poison envelope too large for the poison queue.</summary>
+    public static string PoisonEnvelope(string queue, string messageId) => $"{PoisonEnvelopesPrefix}{queue}/{messageId}.json";
+
+    /// <summary>staging/ names under this prefix are kept poison envelopes, not leftovers.</summary>
+    public const string PoisonEnvelopesPrefix = "poison/";
+
     /// <summary>staging/{container}/{name}.{unique}.tmp: a write in progress (temp-then-commit).</summary>
     public static string Staged(string container, string blobName) => $"{container}/{blobName}.{Guid.NewGuid():N}.tmp";
 
