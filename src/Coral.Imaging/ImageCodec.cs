@@ -29,6 +29,14 @@ public static partial class ImageCodec
         var size = DecodeSize(codec, format, options);
         // Decoding to unpremultiplied RGBA drops alpha the way PIL's convert("RGB") does.
         var decodeInfo = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        int k = ReductionFactor(size, codec.EncodedOrigin, options);
+        if (k > 1)
+        {
+            var (reduced, rw, rh) = DecodeReduced(codec, decodeInfo, k, bytes.Length, format, sourceName, options.Budget ?? DecodeBudget.Shared);
+            var small = ToTensor(reduced, rw, rh, options.Channels, codec.EncodedOrigin);
+            int tw = options.Width ?? small.Width, th = options.Height ?? small.Height;
+            return tw == small.Width && th == small.Height ? small : Resize(small, tw, th, options.Filter);
+        }
         var rgba = new byte[decodeInfo.BytesSize64];
         var result = codec.GetPixels(decodeInfo, rgba);
         switch (result)
@@ -60,6 +68,72 @@ public static partial class ImageCodec
         // Skia rounds to the nearest supported scale; never accept fewer pixels than the output has.
         float got = Math.Min((float)scaled.Width / full.Width, (float)scaled.Height / full.Height);
         return got >= need ? scaled : full;
+    }
+
+    /// <summary>Above this many decoded bytes, an image headed for a much smaller output is reduced before it becomes floats.</summary>
+    public const long StreamingDecodeBytes = 16L << 20;
+
+    /// <summary>
+    /// k for a k×k box reduction after decoding: large images (over <see cref="StreamingDecodeBytes"/> as RGBA) headed for
+    /// an output at least 4× smaller per side are averaged down to about twice the output size in bytes, so a compressed
+    /// 6300×6300 PNG costs its 160 MB of RGBA (native, freed at once) and not also 480 MB of floats and resize copies.
+    /// </summary>
+    private static int ReductionFactor(SKSizeI size, SKEncodedOrigin origin, ImageDecodeOptions options)
+    {
+        if ((long)size.Width * size.Height * 4 <= StreamingDecodeBytes || options.Filter == ResizeFilter.Nearest || (options.Width is null && options.Height is null))
+            return 1;
+        var (w, h) = DisplaySize(size.Width, size.Height, origin);
+        double kx = w / (2.0 * (options.Width ?? w)), ky = h / (2.0 * (options.Height ?? h));
+        // Stored rows and columns swap under a 90° orientation; the factor is the same on both axes, so only its size matters.
+        return Math.Max(1, (int)Math.Floor(Math.Min(kx, ky)));
+    }
+
+    /// <summary>
+    /// Full decode into native memory (freed at once, so nothing stays resident after a large image), then k×k averaging
+    /// in bytes (edge blocks average what they have) → RGBA of ⌈W/k⌉ × ⌈H/k⌉. The RGBA is reserved from the process-wide
+    /// <see cref="DecodeBudget"/> first. SkiaSharp 3 decodes PNG only at full size, so the full RGBA is the floor.
+    /// </summary>
+    private static unsafe (byte[] Rgba, int Width, int Height) DecodeReduced(SKCodec codec, SKImageInfo info, int k, int encodedBytes, ImageFormat format, string sourceName, DecodeBudget budget)
+    {
+        int w = info.Width, h = info.Height, rw = (w + k - 1) / k, rh = (h + k - 1) / k;
+        long bytes = info.BytesSize64;
+        using var reservation = budget.Reserve(bytes, sourceName);
+        byte* px = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)bytes);
+        try
+        {
+            var result = codec.GetPixels(info, (IntPtr)px);
+            switch (result)
+            {
+                case SKCodecResult.Success: break;
+                case SKCodecResult.IncompleteInput: throw new TruncatedImageException(sourceName, Name(format), encodedBytes);
+                case SKCodecResult.ErrorInInput: throw new CorruptImageException(sourceName, Name(format), "pixel data is invalid");
+                default: throw new CorruptImageException(sourceName, Name(format), $"decoder failed ({result})");
+            }
+            var sums = new long[rw * 4];
+            var reduced = new byte[rw * rh * 4];
+            long rowBytes = info.RowBytes;
+            for (int by = 0; by < rh; by++)
+            {
+                Array.Clear(sums);
+                int rows = Math.Min(k, h - by * k);
+                for (int r = 0; r < rows; r++)
+                {
+                    byte* row = px + (by * k + r) * rowBytes;
+                    for (int x = 0; x < w; x++)
+                    {
+                        int s = 4 * x, d = 4 * (x / k);
+                        sums[d] += row[s]; sums[d + 1] += row[s + 1]; sums[d + 2] += row[s + 2]; sums[d + 3] += row[s + 3];
+                    }
+                }
+                for (int bx = 0; bx < rw; bx++)
+                {
+                    long n = (long)rows * Math.Min(k, w - bx * k);
+                    for (int c = 0; c < 4; c++) reduced[4 * (by * rw + bx) + c] = (byte)((sums[4 * bx + c] + n / 2) / n);
+                }
+            }
+            return (reduced, rw, rh);
+        }
+        finally { System.Runtime.InteropServices.NativeMemory.Free(px); }
     }
 
     /// <summary>Reads only the header: format and displayed size. Applies every limit Decode applies.</summary>

@@ -51,3 +51,10 @@ public sealed class ImageDimensionsTooLargeException(string sourceName, int widt
     public int Height { get; } = height;
     public long MaxPixels { get; } = maxPixels;
 }
+
+/// <summary>Decoding the image needs more memory than the process-wide decode budget allows at all.</summary>
+public sealed class DecodeBudgetExceededException(string sourceName, long neededBytes, long budgetBytes)
+    : ImageDecodeException(sourceName, $"decoding needs {neededBytes >> 20} MiB, above the decode budget of {budgetBytes >> 20} MiB")
+{
+    public long NeededBytes { get; } = neededBytes;
+}

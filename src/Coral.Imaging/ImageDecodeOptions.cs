@@ -46,6 +46,9 @@ public sealed record ImageDecodeOptions
     /// <see cref="ImageDimensionsTooLargeException"/> before any pixel memory is allocated.</summary>
     public long MaxPixels { get; init; } = DefaultMaxPixels;
 
+    /// <summary>The decoded-bytes budget large decodes reserve from; null = the process-wide <see cref="DecodeBudget.Shared"/>.</summary>
+    public DecodeBudget? Budget { get; init; }
+
     internal void Validate()
     {
         if (Width is <= 0) throw new ArgumentOutOfRangeException(nameof(Width), Width, "output width must be positive");

@@ -17,6 +17,8 @@ public sealed record ModelOptions
     public string DiffusionPath { get; init; } = Defaults.DiffusionPath;
     /// <summary>"onnxruntime": the exported graph (no libtorch). One value today; the setting names the runtime in every deployment.</summary>
     public string ScoringRuntime { get; init; } = Defaults.ScoringRuntime;
+    /// <summary>Decoded bytes all concurrent scorings may hold at once (<c>Coral__DecodeBudgetMegabytes</c>).</summary>
+    public long DecodeBudgetMegabytes { get; init; } = Defaults.DecodeBudgetMegabytes;
 }
 
 /// <summary>Registrations of the model adapters, on top of <see cref="PipelineServices.AddCoralPipeline"/>.</summary>
@@ -31,6 +33,8 @@ public static class ModelServices
             var models = sp.GetRequiredService<IOptions<ModelOptions>>().Value;
             string path = ModelPaths.Resolve(models.ClassifierPath);
             long maxBytes = sp.GetRequiredService<IOptions<ScoringOptions>>().Value.MaxInputBytes;
+            // Concurrent scorings share one budget of decoded bytes: memory is bounded by this setting, not by the input.
+            Coral.Imaging.DecodeBudget.Configure(models.DecodeBudgetMegabytes << 20);
             return models.ScoringRuntime.ToLowerInvariant() switch
             {
                 "onnxruntime" => OnnxImageScorer.Load(path, maxBytes),
