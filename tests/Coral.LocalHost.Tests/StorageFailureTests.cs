@@ -62,12 +62,18 @@ public class StorageFailureTests(AzuriteFixture azurite)
         var logs = new ListLoggerProvider();
         var host = new LocalPipelineHost(s,
             new ScoreHandler(s, new FakeImageScorer(), new ScoringOptions { ImagesPerJob = 2 }, NullLogger<ScoreHandler>.Instance),
-            Generator(s), new LocalHostOptions { ScanInterval = TimeSpan.FromMilliseconds(50), UntilIdle = true }, LoggerFactory.Create(b => b.AddProvider(logs)));
+            Generator(s), new LocalHostOptions { ScanInterval = TimeSpan.FromMilliseconds(50), UntilIdle = true, HeartbeatInterval = TimeSpan.FromMilliseconds(100) },
+            LoggerFactory.Create(b => b.AddProvider(logs)));
 
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         await host.RunAsync(cts.Token);
 
         stalled.Stalled.Should().Be(3, "three listings hung until their timeout");
+        host.Liveness.ScanFailures.Should().BeGreaterThan(0);
+        host.Liveness.LastGoodScan.Should().NotBeNull().And.BeCloseTo(DateTimeOffset.UtcNow, TimeSpan.FromSeconds(30));
+        host.Liveness.LastGoodQueuePoll.Should().NotBeNull("the queue was polled while the scan recovered");
+        logs.Lines.Should().Contain(l => l.Contains("Stopped; last good scan") && l.Contains("failed)"));
+        logs.Lines.Should().Contain(l => l.Contains("Alive: last good scan"), "the heartbeat says when the loops last worked");
         (await NamesAsync(plain.Scores)).Should().HaveCount(3, "the scan gave up on the hung listings, logged, and scored everything after");
         logs.Lines.Should().Contain(l => l.Contains("Scan of") && l.Contains("failed")).And.Contain(l => l.Contains("works again"));
     }

@@ -117,6 +117,7 @@ public static class ServeCommand
                 $"failed {summary.Failed}; converted {summary.Converted}, out of domain {summary.OutOfDomain}; batches {summary.Batches} ({summary.SyntheticImages} images, {summary.ConsistentImages} consistent); " +
                 $"scoring {summary.ScoringSpan.TotalSeconds:F1} s, generation {summary.GenerationSpan.TotalSeconds:F1} s, total {clock.Elapsed.TotalSeconds:F1} s; " +
                 $"upload→score p50 {summary.UploadToScoreP50.TotalSeconds:F2} s, p95 {summary.UploadToScoreP95.TotalSeconds:F2} s (from each blob's upload, or from serve's start if it was waiting)");
+            if (service.Liveness is { } alive) Console.WriteLine("liveness: " + alive.Describe(DateTimeOffset.UtcNow));
             string? exportDir = parse.GetValue(export) ?? (azurite is not null ? "runs/serve" : null);
             if (exportDir is not null)
             {

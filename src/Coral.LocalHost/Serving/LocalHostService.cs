@@ -18,6 +18,9 @@ public sealed class LocalHostService(IServiceProvider services, IOptions<LocalHo
 {
     private readonly ILogger _log = loggers.CreateLogger("Coral.LocalHost");
 
+    /// <summary>The running host's liveness (null before it starts), for `coral serve`'s summary.</summary>
+    public HostLiveness? Liveness { get; private set; }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield(); // models load here, not inside the host's StartAsync
@@ -25,6 +28,7 @@ public sealed class LocalHostService(IServiceProvider services, IOptions<LocalHo
         {
             var host = new LocalPipelineHost(services.GetRequiredService<PipelineStorage>(), services.GetRequiredService<ScoreHandler>(),
                 Generator(), options.Value, loggers);
+            Liveness = host.Liveness;
             await host.RunAsync(stoppingToken);
         }
         finally

@@ -13,6 +13,8 @@ public sealed record LocalHostOptions
     /// <summary>Stop once incoming/ has nothing new and longtail-jobs is empty (demo, tests).</summary>
     public bool UntilIdle { get; init; }
     public int ScoringParallelism { get; init; } = 2;
+    /// <summary>How often the host logs its heartbeat (last good scan and queue poll).</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>
@@ -26,11 +28,14 @@ public sealed class LocalPipelineHost(PipelineStorage storage, ScoreHandler scor
 {
     private readonly ILogger _log = loggers.CreateLogger("Coral.LocalHost");
 
+    /// <summary>When scanning and queue polling last worked; logged every <see cref="LocalHostOptions.HeartbeatInterval"/>.</summary>
+    public HostLiveness Liveness { get; } = new();
+
     public async Task RunAsync(CancellationToken ct)
     {
         await storage.EnsureCreatedAsync(ct);
         var scanner = new BlobScanner(storage, scorer, loggers.CreateLogger<BlobScanner>(), options.ScoringParallelism);
-        var consumer = new QueueConsumer(storage.Jobs, storage.JobsPoison, options.Queue, loggers.CreateLogger<QueueConsumer>(), storage.Staging);
+        var consumer = new QueueConsumer(storage.Jobs, storage.JobsPoison, options.Queue, loggers.CreateLogger<QueueConsumer>(), storage.Staging, Liveness);
         _log.LogInformation("Serving: scanning {Incoming}/ every {Interval}, consuming {Queue} (visibility {Visibility}, max {Max} tries)",
             storage.Incoming.Name, options.ScanInterval, storage.Jobs.Name, options.Queue.VisibilityTimeout, options.Queue.MaxDequeueCount);
 
@@ -39,11 +44,13 @@ public sealed class LocalPipelineHost(PipelineStorage storage, ScoreHandler scor
         var scanning = Task.Run(async () =>
         {
             int failures = 0;
+            var lastHeartbeat = DateTimeOffset.UtcNow;
             while (!stop.IsCancellationRequested)
             {
                 try
                 {
                     lastScan = await scanner.ScanOnceAsync(stop.Token);
+                    Liveness.ScanSucceeded();
                     if (failures > 0) _log.LogInformation("Scan of {Incoming} works again after {Failures} failed scan(s)", storage.Incoming.Name, failures);
                     failures = 0;
                 }
@@ -52,7 +59,13 @@ public sealed class LocalPipelineHost(PipelineStorage storage, ScoreHandler scor
                 {
                     // Any failure (an outage surfaces as AggregateException after the SDK's retries): one line, back off, go on.
                     failures++;
+                    Liveness.ScanFailed();
                     _log.LogWarning("Scan of {Incoming} failed ({Type}, {Failures} in a row): {Message}", storage.Incoming.Name, e.GetType().Name, failures, e.Message);
+                }
+                if (DateTimeOffset.UtcNow - lastHeartbeat >= options.HeartbeatInterval)
+                {
+                    lastHeartbeat = DateTimeOffset.UtcNow;
+                    _log.LogInformation("Alive: {Liveness}", Liveness.Describe(lastHeartbeat));
                 }
                 var wait = failures == 0 ? options.ScanInterval : TimeSpan.FromMilliseconds(Math.Min(30_000, options.ScanInterval.TotalMilliseconds * (1 << Math.Min(failures, 6))));
                 try { await Task.Delay(wait, stop.Token); } catch (OperationCanceledException) { break; }
@@ -82,7 +95,7 @@ public sealed class LocalPipelineHost(PipelineStorage storage, ScoreHandler scor
         }
         try { await Task.WhenAll(scanning, consuming); }
         catch (OperationCanceledException) { }
-        _log.LogInformation("Stopped");
+        _log.LogInformation("Stopped; {Liveness}", Liveness.Describe(DateTimeOffset.UtcNow));
     }
 
     private async Task HandleJobAsync(Azure.Storage.Queues.Models.QueueMessage message, CancellationToken ct)

@@ -27,7 +27,9 @@ public sealed record QueueConsumerOptions
 /// maxDequeueCount — it moves to the poison queue with the reason. Permanent failures go there at once.
 /// </summary>
 /// <param name="overflow">Where a poison envelope too large for the poison queue is stored (staging/); null: the poison queue only.</param>
-public sealed class QueueConsumer(QueueClient queue, QueueClient poison, QueueConsumerOptions options, ILogger logger, BlobContainerClient? overflow = null)
+/// <param name="liveness">Told about every queue poll that answered or failed (the host's heartbeat).</param>
+public sealed class QueueConsumer(QueueClient queue, QueueClient poison, QueueConsumerOptions options, ILogger logger, BlobContainerClient? overflow = null,
+    HostLiveness? liveness = null)
 {
     public delegate Task MessageHandler(QueueMessage message, CancellationToken ct);
 
@@ -43,6 +45,7 @@ public sealed class QueueConsumer(QueueClient queue, QueueClient poison, QueueCo
             catch (Exception e)
             {
                 // Any failure talking to the queue (an outage ends as AggregateException after the SDK's retries): log, back off, go on.
+                liveness?.QueuePollFailed();
                 logger.LogWarning("Queue {Queue} unavailable ({Type}{Status}): {Message}", queue.Name, e.GetType().Name,
                     e is RequestFailedException r ? $" {r.Status}" : "", e.Message);
                 worked = false;
@@ -57,6 +60,7 @@ public sealed class QueueConsumer(QueueClient queue, QueueClient poison, QueueCo
     public async Task<bool> ProcessOneAsync(MessageHandler handler, CancellationToken ct)
     {
         var received = await queue.ReceiveMessagesAsync(1, options.VisibilityTimeout, ct);
+        liveness?.QueuePollSucceeded();
         if (received.Value.Length == 0) return false;
         var message = received.Value[0];
         using var scope = logger.BeginScope("MessageId={MessageId} DequeueCount={DequeueCount}", message.MessageId, message.DequeueCount);
