@@ -3,6 +3,11 @@ using System.Text.RegularExpressions;
 
 namespace Coral.LocalHost.Azurite;
 
+/// <summary>How <see cref="AzuriteServer.StartAsync(AzuriteStartOptions, TimeSpan?, CancellationToken)"/> runs Azurite.</summary>
+/// <param name="Location">Folder for the data on disk; null = in memory (gone when it stops).</param>
+/// <param name="BlobPort">0 = a free port chosen by the OS.</param>
+public sealed record AzuriteStartOptions(string? Location = null, int BlobPort = 0, int QueuePort = 0);
+
 /// <summary>Azurite could not be found, started or reached.</summary>
 public sealed class AzuriteException(string message, Exception? inner = null) : Exception(message, inner), ICoralInputError;
 
@@ -44,17 +49,25 @@ public sealed partial class AzuriteServer : IAsyncDisposable, IDisposable
         $"BlobEndpoint={BlobEndpoint};QueueEndpoint={QueueEndpoint};";
 
     /// <summary>Starts Azurite and returns once both services listen, or throws within <paramref name="timeout"/>.</summary>
-    public static async Task<AzuriteServer> StartAsync(TimeSpan? timeout = null, CancellationToken ct = default)
+    public static Task<AzuriteServer> StartAsync(TimeSpan? timeout = null, CancellationToken ct = default) =>
+        StartAsync(new AzuriteStartOptions(), timeout, ct);
+
+    /// <summary>
+    /// Starts Azurite with data on disk in <see cref="AzuriteStartOptions.Location"/> (kept when it stops, so a restart
+    /// finds everything) and, if given, on fixed ports (a restart on the same ports is an outage the clients can ride out).
+    /// </summary>
+    public static async Task<AzuriteServer> StartAsync(AzuriteStartOptions options, TimeSpan? timeout = null, CancellationToken ct = default)
     {
         string exe = LocateExecutable();
         var workDir = Directory.CreateTempSubdirectory("coral-azurite-");
+        string persistence = options.Location is { } location ? $"--location '{Path.GetFullPath(location)}'" : "--inMemoryPersistence";
         // The bash guard runs Azurite and a watcher that reads our pipe (fd 3 = the guard's stdin) until EOF,
         // which comes when we dispose or when this process dies for any reason; then it stops Azurite.
         // The guard exits when Azurite does, so an Azurite that fails to start is reported at once.
         // Azurite's cwd is its private work folder: that is how tests find its process.
         string script =
-            $"'{exe}' --inMemoryPersistence --skipApiVersionCheck --loose --disableProductStyleUrl " +
-            "--blobHost 127.0.0.1 --blobPort 0 --queueHost 127.0.0.1 --queuePort 0 --tableHost 127.0.0.1 --tablePort 0 " +
+            $"'{exe}' {persistence} --skipApiVersionCheck --loose --disableProductStyleUrl " +
+            $"--blobHost 127.0.0.1 --blobPort {options.BlobPort} --queueHost 127.0.0.1 --queuePort {options.QueuePort} --tableHost 127.0.0.1 --tablePort 0 " +
             "</dev/null & pid=$!; exec 3<&0; " +
             "( cat <&3 >/dev/null; kill -TERM $pid 2>/dev/null; " +
             "  for i in $(seq 50); do kill -0 $pid 2>/dev/null || exit 0; sleep 0.1; done; kill -KILL $pid 2>/dev/null ) >/dev/null 2>&1 & watcher=$!; " +
