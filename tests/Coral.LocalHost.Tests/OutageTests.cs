@@ -1,6 +1,7 @@
 using Coral.LocalHost.Bench;
 using Coral.LocalHost.Serving;
 using Coral.Pipeline.Scoring;
+using Coral.Pipeline.Storage;
 using Coral.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using static Coral.Testing.PipelineTestKit;
@@ -18,8 +19,12 @@ public class OutageTests
     {
         var lines = new List<string>();
         var result = await OutageDrill.RunAsync(TimeSpan.FromSeconds(5), inputs: 16, TestPngs.Make,
-            s => new LocalPipelineHost(s, new ScoreHandler(s, new FakeImageScorer(), new ScoringOptions { ImagesPerJob = 2, Threshold = -1 }, NullLogger<ScoreHandler>.Instance),
-                Generator(s), new LocalHostOptions { ScanInterval = TimeSpan.FromMilliseconds(100) }, NullLoggerFactory.Instance),
+            cs =>
+            {
+                var s = PipelineStorage.FromConnectionString(cs);
+                return (new LocalPipelineHost(s, new ScoreHandler(s, new FakeImageScorer(), new ScoringOptions { ImagesPerJob = 2, Threshold = -1 }, NullLogger<ScoreHandler>.Instance),
+                    Generator(s), new LocalHostOptions { ScanInterval = TimeSpan.FromMilliseconds(100) }, NullLoggerFactory.Instance), null);
+            },
             catchUp: TimeSpan.FromMinutes(2), say: lines.Add);
 
         result.Problems.Should().BeEmpty(string.Join("\n", lines));

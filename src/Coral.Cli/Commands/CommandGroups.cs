@@ -25,6 +25,7 @@ public static class CommandGroups
         BenchDiffusionCommand.Create(),
         BenchLtgCommand.Create(),
         BenchPipelineCommand.Create(),
+        BenchOutageCommand.Create(),
         BenchScoreCommand.Create(),
     };
 }

@@ -20,8 +20,9 @@ public sealed record OutageResult(double OutageSeconds, int Uploaded, int Record
 /// </summary>
 public static class OutageDrill
 {
+    /// <param name="makeHost">Builds the host under test from the storage connection string (and what must be disposed with it).</param>
     public static async Task<OutageResult> RunAsync(TimeSpan outage, int inputs, Func<int, byte[]> image,
-        Func<PipelineStorage, LocalPipelineHost> makeHost, TimeSpan catchUp, Action<string>? say = null, CancellationToken ct = default)
+        Func<string, (LocalPipelineHost Host, IDisposable? Owner)> makeHost, TimeSpan catchUp, Action<string>? say = null, CancellationToken ct = default)
     {
         say ??= _ => { };
         string location = Directory.CreateTempSubdirectory("coral-outage-").FullName;
@@ -34,7 +35,9 @@ public static class OutageDrill
             await storage.EnsureCreatedAsync(ct);
             int half = inputs / 2;
             for (int i = 0; i < half; i++) await storage.Incoming.GetBlobClient($"before/{i}.png").UploadAsync(BinaryData.FromBytes(image(i)), ct);
-            var host = makeHost(storage);
+            // The host gets the connection string and builds its own clients, as a deployed app would.
+            var (host, owner) = makeHost(connection);
+            using var owned = owner;
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var run = Task.Run(() => host.RunAsync(stop.Token), CancellationToken.None);
 
