@@ -51,6 +51,18 @@ param syntheticRetentionDays int = 90
 @description('Deploy an Azure OpenAI account (keyless) for introspection.')
 param deployOpenAi bool = false
 
+@description('Subnet of a VNet-integrated Container Apps environment; when set, the storage firewall admits only it (and allowedIpRanges).')
+param appsSubnetId string = ''
+
+@description('Public IP ranges (CIDR) allowed through the storage firewall when appsSubnetId is set.')
+param storageAllowedIpRanges array = []
+
+@description('Blob and queue read/write/delete logs of the data account to Log Analytics.')
+param enableStorageDiagnostics bool = true
+
+@description('Defender for Storage malware scanning on upload for the data account.')
+param enableMalwareScanning bool = true
+
 // Names shared with the code: containers, queues, settings, function names.
 var names = loadJsonContent('../src/Coral.Pipeline/Names/coral-names.json')
 var token = toLower(uniqueString(resourceGroup().id, namePrefix))
@@ -86,6 +98,11 @@ module storage 'modules/storage.bicep' = {
     scorerRuntimeAccountName: take('${compactPrefix}hs${token}', 24)
     generatorRuntimeAccountName: take('${compactPrefix}hg${token}', 24)
     syntheticRetentionDays: syntheticRetentionDays
+    workspaceId: monitoring.outputs.workspaceId
+    enableStorageDiagnostics: enableStorageDiagnostics
+    enableMalwareScanning: enableMalwareScanning
+    allowedSubnetIds: empty(appsSubnetId) ? [] : [appsSubnetId]
+    allowedIpRanges: empty(appsSubnetId) ? [] : storageAllowedIpRanges
   }
 }
 
@@ -107,6 +124,7 @@ module environment 'modules/environment.bicep' = {
     workspaceId: monitoring.outputs.workspaceId
     gpuProfileName: gpuProfileName
     gpuProfileType: gpuProfileType
+    infrastructureSubnetId: appsSubnetId
   }
 }
 

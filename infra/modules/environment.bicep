@@ -16,6 +16,10 @@ param gpuProfileType string = 'Consumption-GPU-NC8as-T4'
 @description('Name of the GPU workload profile inside the environment (the generator app references it).')
 param gpuProfileName string
 
+@description('Subnet for a VNet-integrated environment (empty = not integrated); the storage firewall then admits only it.')
+param infrastructureSubnetId string = ''
+
+
 resource env 'Microsoft.App/managedEnvironments@2025-07-01' = {
   name: environmentName
   location: location
@@ -23,6 +27,10 @@ resource env 'Microsoft.App/managedEnvironments@2025-07-01' = {
   properties: {
     appLogsConfiguration: {
       destination: 'azure-monitor'
+    }
+    vnetConfiguration: empty(infrastructureSubnetId) ? null : {
+      infrastructureSubnetId: infrastructureSubnetId
+      internal: false
     }
     workloadProfiles: [
       {

@@ -133,6 +133,10 @@ var env = [
     name: names.Settings.IntrospectionMaxRetries
     value: string(names.Defaults.IntrospectionMaxRetries)
   }
+  {
+    name: names.Settings.StorageNetworkTimeoutSeconds
+    value: string(names.Defaults.StorageNetworkTimeoutSeconds)
+  }
 ]
 
 // API 2026-03-02-preview: the first version with scale.allowScalingRuleOverride, which kind 'functionapp' needs

@@ -92,6 +92,15 @@ var env = [
     name: names.Settings.ScoringRuntime
     value: string(names.Defaults.ScoringRuntime)
   }
+  {
+    // Decoded bytes all concurrent scorings of a replica may hold at once (the replica has 4 GiB).
+    name: names.Settings.DecodeBudgetMegabytes
+    value: string(names.Defaults.DecodeBudgetMegabytes)
+  }
+  {
+    name: names.Settings.StorageNetworkTimeoutSeconds
+    value: string(names.Defaults.StorageNetworkTimeoutSeconds)
+  }
 ]
 
 resource app 'Microsoft.App/containerApps@2025-07-01' = {

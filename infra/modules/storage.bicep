@@ -17,7 +17,28 @@ param syntheticRetentionDays int = 90
 @minValue(1)
 param syntheticCoolAfterDays int = 30
 
+@description('Log Analytics workspace that receives the data account\'s storage logs.')
+param workspaceId string
+
+@description('Send the data account\'s blob and queue read, write and delete logs to Log Analytics (security baseline LT-4).')
+param enableStorageDiagnostics bool = true
+
+@description('Defender for Storage malware scanning on upload for the data account, where outside field images land (incoming/).')
+param enableMalwareScanning bool = true
+
+@description('Cap of malware scanning in GB per month (-1 = no cap).')
+param malwareScanningCapGBPerMonth int = 5000
+
+@description('Subnets allowed to reach the storage accounts (the apps\' subnet of a VNet-integrated environment). With none and no IP ranges the public endpoint stays open; data access is Entra-only either way.')
+param allowedSubnetIds array = []
+
+@description('Public IP ranges (CIDR) allowed through the storage firewall once it is restricted (for example operators who upload field images).')
+param allowedIpRanges array = []
+
 var names = loadJsonContent('../../src/Coral.Pipeline/Names/coral-names.json')
+var restricted = !empty(allowedSubnetIds) || !empty(allowedIpRanges)
+var subnetRules = [for id in allowedSubnetIds: { id: id, action: 'Allow' }]
+var ipRules = [for range in allowedIpRanges: { value: range, action: 'Allow' }]
 
 // Every container and queue in the names file lives in the data account. (Deployment is reserved for a
 // package-based host; Container Apps pull images instead, so nothing writes it today.)
@@ -32,9 +53,12 @@ var accountProperties = {
   publicNetworkAccess: 'Enabled'
   accessTier: 'Hot'
   networkAcls: {
-    // Event Grid and the Functions host reach the account over its public endpoint; data access is Entra-only.
-    defaultAction: 'Allow'
+    // Unrestricted by default (the apps are not VNet-integrated unless a subnet is given); data access is Entra-only.
+    // Restricted: only the apps' subnet and the listed ranges; trusted Azure services (Event Grid, Defender) still pass.
+    defaultAction: restricted ? 'Deny' : 'Allow'
     bypass: 'AzureServices'
+    virtualNetworkRules: subnetRules
+    ipRules: ipRules
   }
 }
 
@@ -146,6 +170,52 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2025-01
   dependsOn: [
     containers
   ]
+}
+
+// Who read, wrote or deleted what in the data account, for incident response.
+var storageLogs = [
+  { category: 'StorageRead', enabled: true }
+  { category: 'StorageWrite', enabled: true }
+  { category: 'StorageDelete', enabled: true }
+]
+
+resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (enableStorageDiagnostics) {
+  name: 'storage-logs-to-log-analytics'
+  scope: dataBlobs
+  properties: {
+    workspaceId: workspaceId
+    logs: storageLogs
+    metrics: [{ category: 'Transaction', enabled: true }]
+  }
+}
+
+resource queueDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (enableStorageDiagnostics) {
+  name: 'storage-logs-to-log-analytics'
+  scope: dataQueueService
+  properties: {
+    workspaceId: workspaceId
+    logs: storageLogs
+    metrics: [{ category: 'Transaction', enabled: true }]
+  }
+}
+
+// Field images come from outside: every upload to the data account is scanned for malware.
+resource malwareScanning 'Microsoft.Security/defenderForStorageSettings@2022-12-01-preview' = if (enableMalwareScanning) {
+  name: 'current'
+  scope: data
+  properties: {
+    isEnabled: true
+    overrideSubscriptionLevelSettings: true
+    malwareScanning: {
+      onUpload: {
+        isEnabled: true
+        capGBPerMonth: malwareScanningCapGBPerMonth
+      }
+    }
+    sensitiveDataDiscovery: {
+      isEnabled: false
+    }
+  }
 }
 
 resource scorerRuntime 'Microsoft.Storage/storageAccounts@2025-01-01' = {

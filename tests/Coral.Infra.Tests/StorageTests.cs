@@ -61,4 +61,54 @@ public sealed class StorageTests(CompiledInfra infra)
         var delete = (Dictionary<string, object?>)baseBlob["delete"]!;
         delete["daysAfterModificationGreaterThan"].Should().Be(90L, "the default retention in main.bicep");
     }
+    private ResourceInstance DataAccount(ArmTemplate t) =>
+        t.OfType(InfraQueries.StorageAccount).Single(a => a.Name.Contains("data", StringComparison.Ordinal));
+
+    [Fact]
+    public void Storage_logs_of_the_data_account_go_to_log_analytics_by_default()
+    {
+        var settings = _t.OfType("Microsoft.Insights/diagnosticSettings").Where(d => d.ModulePath.Contains("storage", StringComparison.Ordinal)).ToList();
+        settings.Should().HaveCount(2, "one for the blob service, one for the queue service");
+        foreach (var d in settings)
+        {
+            ArmExpression.Text(d.Eval("properties.workspaceId")).Should().Contain("deployments/monitoring").And.EndWith("outputs.workspaceId.value", d.ToString());
+            var categories = ((List<object?>)d.Eval("properties.logs")!).Cast<Dictionary<string, object?>>()
+                .Where(l => l["enabled"] is true).Select(l => (string)l["category"]!).ToList();
+            categories.Should().BeEquivalentTo(["StorageRead", "StorageWrite", "StorageDelete"], d.ToString());
+        }
+        infra.Template(new Dictionary<string, object?> { ["enableStorageDiagnostics"] = false })
+            .OfType("Microsoft.Insights/diagnosticSettings").Should().NotContain(d => d.ModulePath.Contains("storage", StringComparison.Ordinal), "the parameter turns them off");
+    }
+
+    [Fact]
+    public void Uploads_to_the_data_account_are_scanned_for_malware_by_default()
+    {
+        var defender = _t.OfType("Microsoft.Security/defenderForStorageSettings").Single();
+        defender.Eval("properties.isEnabled").Should().Be(true);
+        defender.Eval("properties.malwareScanning.onUpload.isEnabled").Should().Be(true);
+        defender.Eval("properties.overrideSubscriptionLevelSettings").Should().Be(true);
+        Convert.ToInt64(defender.Eval("properties.malwareScanning.onUpload.capGBPerMonth")).Should().BeGreaterThan(0);
+        ArmExpression.Text(defender.Eval("scope")).Should().Contain("data", "on the data account, where incoming/ is");
+        infra.Template(new Dictionary<string, object?> { ["enableMalwareScanning"] = false })
+            .OfType("Microsoft.Security/defenderForStorageSettings").Should().BeEmpty();
+    }
+
+    [Fact]
+    public void The_storage_firewall_is_open_by_default_and_admits_only_the_apps_subnet_and_listed_ranges_when_given()
+    {
+        DataAccount(_t).Eval("properties.networkAcls.defaultAction").Should().Be("Allow", "the apps are not VNet-integrated by default");
+        const string subnet = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/virtualNetworks/v/subnets/apps";
+        var t = infra.Template(new Dictionary<string, object?> { ["appsSubnetId"] = subnet, ["storageAllowedIpRanges"] = new List<object?> { "203.0.113.0/24" } });
+        foreach (var a in t.OfType(InfraQueries.StorageAccount))
+        {
+            a.Eval("properties.networkAcls.defaultAction").Should().Be("Deny", a.ToString());
+            a.Eval("properties.networkAcls.bypass").Should().Be("AzureServices", "Event Grid and Defender are trusted services");
+            var vnet = ((List<object?>)a.Eval("properties.networkAcls.virtualNetworkRules")!).Cast<Dictionary<string, object?>>().ToList();
+            vnet.Should().ContainSingle().Which["id"].Should().Be(subnet);
+            var ips = ((List<object?>)a.Eval("properties.networkAcls.ipRules")!).Cast<Dictionary<string, object?>>().ToList();
+            ips.Should().ContainSingle().Which["value"].Should().Be("203.0.113.0/24");
+        }
+        t.OfType("Microsoft.App/managedEnvironments").Single().Eval("properties.vnetConfiguration.infrastructureSubnetId").Should().Be(subnet,
+            "the environment runs in that subnet");
+    }
 }

@@ -235,8 +235,22 @@ public sealed class ArmTemplate
         {
             var owner = _owner;
             if (owner._variableCache.TryGetValue(name, out var cached)) return cached;
-            if (!Template.TryGetProperty("variables", out var vars) || !vars.TryGetProperty(name, out var raw))
+            if (!Template.TryGetProperty("variables", out var vars))
                 throw new ArmEvaluationException($"variable '{name}' not found in module '{ModulePath}'");
+            if (!vars.TryGetProperty(name, out var raw))
+            {
+                // Bicep compiles `var x = [for ...]` into variables.copy: [{ name, count, input }] evaluated per copyIndex(name).
+                var loop = vars.TryGetProperty("copy", out var copies)
+                    ? copies.EnumerateArray().Cast<JsonElement?>().FirstOrDefault(c => string.Equals(c!.Value.GetProperty("name").GetString(), name, StringComparison.OrdinalIgnoreCase))
+                    : null;
+                if (loop is not { } l) throw new ArmEvaluationException($"variable '{name}' not found in module '{ModulePath}'");
+                var c = owner.EvaluateElement(l.GetProperty("count"));
+                if (c is not (long or int))
+                    throw new ArmEvaluationException($"count of variable loop '{name}' is not known in module '{ModulePath}'");
+                var items = Enumerable.Range(0, Convert.ToInt32(c)).Select(i => owner.WithCopy(name, i).EvaluateElement(l.GetProperty("input"))).ToList<object?>();
+                owner._variableCache[name] = items;
+                return items;
+            }
             // Variables never depend on copyIndex() of a resource loop, so they are evaluated in the owner scope.
             var value = owner.EvaluateElement(raw);
             owner._variableCache[name] = value;
