@@ -88,9 +88,7 @@ public sealed class DiffusionModel : IDisposable
         Directory.CreateDirectory(dir);
         string weights = Path.Combine(dir, card.WeightsFile);
         WeightsFile.Save(network, weights, half);
-        using var sha = System.Security.Cryptography.SHA256.Create();
-        string hash;
-        using (var fs = File.OpenRead(weights)) hash = Convert.ToHexString(sha.ComputeHash(fs)).ToLowerInvariant();
+        string hash = Coral.Ml.Common.FileHash.Sha256(weights);
         var final = card with { WeightsSha256 = hash, WeightsPrecision = half ? "float16" : "float32", Parameters = network.ParameterCount() };
         var tmp = Path.Combine(dir, CardFileName + ".tmp");
         File.WriteAllText(tmp, JsonSerializer.Serialize(final, DiffusionModelCard.Json));

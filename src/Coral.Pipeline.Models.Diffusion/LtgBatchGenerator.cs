@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Coral.Diffusion.Guidance;
 using Coral.Diffusion;
 using Coral.Imaging;
@@ -49,10 +48,7 @@ public sealed class LtgBatchGenerator : ILongtailBatchGenerator, IDisposable
         string classifierFile = ClassifierBundle.ResolveFile(classifierPath);
         if (!File.Exists(classifierFile))
             throw new ModelUnavailableException($"guiding classifier {classifierFile} not found (set {Names.Settings.ClassifierPath})");
-        var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var f in Directory.GetFiles(diffusionPath).Order(StringComparer.Ordinal))
-            hash.AppendData(File.ReadAllBytes(f));
-        string version = $"diffusion-{Convert.ToHexStringLower(hash.GetHashAndReset())[..12]}";
+        string version = $"diffusion-{Coral.Ml.Common.FileHash.Sha256OfFolder(diffusionPath)[..12]}";
         var model = Coral.Diffusion.DiffusionModel.Load(diffusionPath);
         try { return new LtgBatchGenerator(model, ClassifierBundle.Load(classifierFile), version); }
         catch { model.Dispose(); throw; }

@@ -29,10 +29,11 @@ public static class BenchOutageCommand
         var seconds = new Option<string>("--seconds") { Description = "outage lengths in seconds, comma-separated", DefaultValueFactory = _ => "5,60,300" };
         var inputs = new Option<int>("--inputs") { Description = "real Fashion-MNIST test images per drill (half before, half after the outage)", DefaultValueFactory = _ => 40 };
         var images = new Option<int>("--images-per-job") { Description = "synthetic images per flagged input", DefaultValueFactory = _ => 2 };
+        var threshold = new Option<double?>("--threshold") { Description = "flag threshold (default: the classifier's calibrated one, which flags about 5 %; lower it so jobs cross the outage)" };
         var output = new Option<string>("--out") { Description = "JSON report", DefaultValueFactory = _ => "docs/results/outage.json" };
         var cmd = new Command("outage", "Stop and restart storage under the running host (5 s, 60 s, 5 min by default) and audit that nothing was lost or duplicated.")
         {
-            seconds, inputs, images, output,
+            seconds, inputs, images, threshold, output,
         };
         cmd.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
@@ -48,7 +49,7 @@ public static class BenchOutageCommand
             foreach (var s in lengths)
             {
                 AnsiConsole.MarkupLine($"[bold]outage of {s:F0} s[/] with {n} inputs");
-                var r = await OutageDrill.RunAsync(TimeSpan.FromSeconds(s), n, Image, cs => Host(cs, parse.GetValue(images)),
+                var r = await OutageDrill.RunAsync(TimeSpan.FromSeconds(s), n, Image, cs => Host(cs, parse.GetValue(images), parse.GetValue(threshold)),
                     catchUp: TimeSpan.FromSeconds(Math.Max(180, 2 * s)), line => AnsiConsole.MarkupLine("  " + Markup.Escape(line)), ct);
                 results.Add(r);
                 AnsiConsole.MarkupLine($"  {(r.Ok ? "[green]ok[/]" : "[red]problems[/]")}: {r.Records}/{r.Uploaded} recorded, {r.Batches} batches, {r.Poisoned} poisoned, " +
@@ -70,12 +71,13 @@ public static class BenchOutageCommand
     }
 
     /// <summary>The real local host (shipped scorer and generator) over the drill's storage, built as `coral serve` builds it.</summary>
-    private static (LocalPipelineHost, IDisposable?) Host(string connection, int imagesPerJob)
+    private static (LocalPipelineHost, IDisposable?) Host(string connection, int imagesPerJob, double? threshold)
     {
         var builder = LocalHostBuilder.Create(new Dictionary<string, string?>
         {
             [Settings.StorageConnection] = connection,
             [Settings.ImagesPerJob] = imagesPerJob.ToString(CultureInfo.InvariantCulture),
+            [Settings.ScoreThreshold] = ServeCommand.Invariant(threshold),
         });
         builder.Logging.ClearProviders();
         builder.Services.AddCoralScorer(builder.Configuration).AddCoralGenerator(builder.Configuration);

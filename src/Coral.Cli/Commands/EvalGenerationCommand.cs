@@ -51,7 +51,7 @@ public static class EvalGenerationCommand
                 reports.Add(r);
                 AnsiConsole.MarkupLine($"{Markup.Escape(name)}: FID {r.FidOverall:F2} (head {r.FidGroupMean["Head"]:F2} middle {r.FidGroupMean["Middle"]:F2} tail {r.FidGroupMean["Tail"]:F2}), consistency {r.ConsistencyOverall:P1}");
             }
-            string judgeSha = Sha256(ClassifierBundle.ResolveFile(judgeDir));
+            string judgeSha = Coral.Ml.Common.FileHash.Sha256(ClassifierBundle.ResolveFile(judgeDir));
             var (arms, verdict) = GenerationSummary.Of(evaluator, reports, judgeSha);
             GenerationEvaluator.WriteJson(Path.Combine(output, "summary.json"), new { verdict, options, judge = new { path = judgeDir, sha256 = judgeSha }, arms, runs = reports });
             GenerationPlots.Compare(arms, reports[0].ClassNames, reports[0].Groups, Path.Combine(output, "fid-per-class-by-arm.png"));
@@ -69,11 +69,6 @@ public static class EvalGenerationCommand
         return cmd;
     }
 
-    private static string Sha256(string file)
-    {
-        using var fs = File.OpenRead(file);
-        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(fs)).ToLowerInvariant();
-    }
 
     private sealed class ActionLog(Action<string> write) : IProgress<string>
     {

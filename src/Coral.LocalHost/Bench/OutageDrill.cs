@@ -50,8 +50,9 @@ public static class OutageDrill
             say("Azurite is back on the same ports and data; uploading the second half");
             for (int i = half; i < inputs; i++) await storage.Incoming.GetBlobClient($"after/{i}.png").UploadAsync(BinaryData.FromBytes(image(i)), ct);
 
-            bool caughtUp = await WaitAsync(async () => await CountAsync(storage) >= inputs && (await storage.Jobs.GetPropertiesAsync(ct)).Value.ApproximateMessagesCount == 0,
-                catchUp, ct);
+            // Caught up: everything recorded, no job waiting, and both loops have talked to the restarted storage.
+            bool caughtUp = await WaitAsync(async () => await CountAsync(storage) >= inputs && (await storage.Jobs.GetPropertiesAsync(ct)).Value.ApproximateMessagesCount == 0
+                && host.Liveness.LastGoodScan > back && host.Liveness.LastGoodQueuePoll > back, catchUp, ct);
             double recovery = (DateTimeOffset.UtcNow - back).TotalSeconds;
             bool running = !run.IsCompleted;
             stop.Cancel();

@@ -175,11 +175,7 @@ public sealed class ClassifierBundle : IDisposable
 
     /// <summary>The shipped default scorer and the independent judge (repository-relative).</summary>
     /// <summary>"classifier-" + the checkpoint's sha256 prefix: the version score records and exported graphs carry.</summary>
-    public static string VersionOf(string path)
-    {
-        using var s = File.OpenRead(ResolveFile(path));
-        return $"classifier-{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(s))[..12]}";
-    }
+    public static string VersionOf(string path) => $"classifier-{Coral.Ml.Common.FileHash.Sha256(ResolveFile(path))[..12]}";
 
     public const string DefaultClassifierPath = "models/classifier";
     public const string DefaultJudgePath = "models/judge";
