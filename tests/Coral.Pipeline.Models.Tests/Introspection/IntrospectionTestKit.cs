@@ -35,7 +35,7 @@ internal static class IntrospectionTestKit
             ImageCount = images,
         };
         var batch = await new FakeBatchGenerator().GenerateAsync(job, TestPngs.Make(7), default);
-        return new IntrospectionRequest(job, TestPngs.Make(7), batch);
+        return new IntrospectionRequest(job, TestPngs.Make(7), batch.Images);
     }
 }
 
