@@ -30,10 +30,11 @@ public static class BenchOutageCommand
         var inputs = new Option<int>("--inputs") { Description = "real Fashion-MNIST test images per drill (half before, half after the outage)", DefaultValueFactory = _ => 40 };
         var images = new Option<int>("--images-per-job") { Description = "synthetic images per flagged input", DefaultValueFactory = _ => 2 };
         var threshold = new Option<double?>("--threshold") { Description = "flag threshold (default: the classifier's calibrated one, which flags about 5 %; lower it so jobs cross the outage)" };
+        var catchUp = new Option<int>("--catch-up-minutes") { Description = "how long the host may take to finish every job after storage returns (real LTG on a CPU is slow)", DefaultValueFactory = _ => 15 };
         var output = new Option<string>("--out") { Description = "JSON report", DefaultValueFactory = _ => "docs/results/outage.json" };
         var cmd = new Command("outage", "Stop and restart storage under the running host (5 s, 60 s, 5 min by default) and audit that nothing was lost or duplicated.")
         {
-            seconds, inputs, images, threshold, output,
+            seconds, inputs, images, threshold, catchUp, output,
         };
         cmd.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
@@ -50,7 +51,7 @@ public static class BenchOutageCommand
             {
                 AnsiConsole.MarkupLine($"[bold]outage of {s:F0} s[/] with {n} inputs");
                 var r = await OutageDrill.RunAsync(TimeSpan.FromSeconds(s), n, Image, cs => Host(cs, parse.GetValue(images), parse.GetValue(threshold)),
-                    catchUp: TimeSpan.FromSeconds(Math.Max(180, 2 * s)), line => AnsiConsole.MarkupLine("  " + Markup.Escape(line)), ct);
+                    catchUp: TimeSpan.FromMinutes(Math.Max(1, parse.GetValue(catchUp))), line => AnsiConsole.MarkupLine("  " + Markup.Escape(line)), ct);
                 results.Add(r);
                 AnsiConsole.MarkupLine($"  {(r.Ok ? "[green]ok[/]" : "[red]problems[/]")}: {r.Records}/{r.Uploaded} recorded, {r.Batches} batches, {r.Poisoned} poisoned, " +
                     $"caught up {r.RecoverySeconds:F0} s after storage returned; {r.ScanFailures} failed scans, {r.QueuePollFailures} failed queue polls");
