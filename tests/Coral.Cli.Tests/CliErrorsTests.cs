@@ -33,6 +33,21 @@ public class CliErrorsTests
     }
 
     [Fact]
+    public async Task Output_paths_are_checked_before_any_work_starts()
+    {
+        string file = Path.GetTempFileName(), dir = Directory.CreateTempSubdirectory("coral-out-").FullName;
+        // generate --out EXISTING_FILE used to fail after the whole sampling run; score --out DIR with a stack trace.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var generate = await CliProcess.RunAsync(TimeSpan.FromMinutes(1), "generate", "--class", "Bag", "--count", "1", "--out", file);
+        generate.ExitCode.Should().Be(CliErrors.BadInput);
+        generate.Stderr.Should().StartWith("error: --out: " + file + " is a file").And.NotContain("   at ");
+        generate.Stdout.Should().NotContain("sampling", "nothing was sampled");
+        var score = await CliProcess.RunAsync(TimeSpan.FromMinutes(1), "score", dir, "--out", dir);
+        score.ExitCode.Should().Be(CliErrors.BadInput);
+        score.Stderr.Should().StartWith("error: --out: " + dir + " is a folder").And.NotContain("   at ");
+    }
+
+    [Fact]
     public async Task A_bug_is_not_reported_as_bad_input()
     {
         var act = () => CliErrors.RunAsync(() => Task.FromException<int>(new InvalidOperationException("bug")));

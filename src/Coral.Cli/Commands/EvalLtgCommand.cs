@@ -48,6 +48,7 @@ public static class EvalLtgCommand
         cmd.SetAction((parse, ct) => CliErrors.RunAsync(() => Task.Run(() =>
         {
             var options = ltg.Read(parse);
+            OutputPaths.Folder(parse.GetValue(outDir)!, "--out");
             var run = parse.GetValue(parts)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => s.ToLowerInvariant()).ToHashSet();
             if (run.Count == 0 || run.Any(p => p is not ("a" or "b" or "c"))) throw new DiffusionInputException("--parts", $"'{parse.GetValue(parts)}' must list a, b and/or c");
             if (parse.GetValue(draw) < 0) throw new DiffusionInputException("--source-draw", $"must be ≥ 0, got {parse.GetValue(draw)}");

@@ -31,6 +31,7 @@ public static class EvalRetrainCommand
 
         int Run(ParseResult parse)
         {
+            if (parse.GetValue(output) is { } target) OutputPaths.File(target, "--out");
             using var bundle = ClassifierBundle.Load(parse.GetValue(model)!);
             var ds = DataSource.Load(data.Read(parse, bundle.Card.Seed));
             var options = new FineTuning.Options(parse.GetValue(epochs), 128, parse.GetValue(lr), parse.GetValue(seed), Cosine: true);

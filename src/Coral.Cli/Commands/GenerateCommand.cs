@@ -30,6 +30,7 @@ public static class GenerateCommand
         cmd.SetAction((parse, ct) => CliErrors.RunAsync(() => Task.Run(() =>
         {
             var options = ltg.Read(parse);
+            OutputPaths.Folder(parse.GetValue(outDir)!, "--out");
             using var models = ltg.Load(parse);
             var gen = models.Generator;
             string? imagePath = parse.GetValue(image);

@@ -35,6 +35,7 @@ public static class ScoreCommand
 
         int Run(ParseResult parse)
         {
+            OutputPaths.File(parse.GetValue(output)!, "--out");
             using var bundle = ClassifierBundle.Load(parse.GetValue(model)!);
             var options = new ScorerOptions
             {
