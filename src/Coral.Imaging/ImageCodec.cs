@@ -252,6 +252,11 @@ public static partial class ImageCodec
         }
     }
 
+    /// <summary>The bytes of an image stream, never more than <paramref name="maxBytes"/>: /dev/zero or a huge file is an
+    /// <see cref="ImageTooLargeException"/> naming <paramref name="sourceName"/>, not an out-of-memory crash.</summary>
+    public static byte[] ReadAllBounded(Stream stream, long maxBytes, string sourceName) =>
+        ReadBounded(stream, new ImageDecodeOptions { MaxBytes = maxBytes }, sourceName);
+
     /// <summary>Reads the whole stream but never more than the byte limit (plus one byte to detect "above").</summary>
     private static byte[] ReadBounded(Stream stream, ImageDecodeOptions options, string sourceName)
     {

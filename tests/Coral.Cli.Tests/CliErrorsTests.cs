@@ -1,3 +1,4 @@
+using Coral.Testing;
 using Coral.Cli.Commands;
 using Coral.LocalHost.Azurite;
 
@@ -38,13 +39,29 @@ public class CliErrorsTests
         string file = Path.GetTempFileName(), dir = Directory.CreateTempSubdirectory("coral-out-").FullName;
         // generate --out EXISTING_FILE used to fail after the whole sampling run; score --out DIR with a stack trace.
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var generate = await CliProcess.RunAsync(TimeSpan.FromMinutes(1), "generate", "--class", "Bag", "--count", "1", "--out", file);
+        var generate = await CliProcess.RunAsync(TimeSpan.FromMinutes(1), "generate", "--class", "Bag", "--count", "1", "--out", file,
+            "--diffusion", RepoPaths.Combine("models", "diffusion"), "--classifier", RepoPaths.Combine("models", "classifier"));
         generate.ExitCode.Should().Be(CliErrors.BadInput);
         generate.Stderr.Should().StartWith("error: --out: " + file + " is a file").And.NotContain("   at ");
         generate.Stdout.Should().NotContain("sampling", "nothing was sampled");
         var score = await CliProcess.RunAsync(TimeSpan.FromMinutes(1), "score", dir, "--out", dir);
         score.ExitCode.Should().Be(CliErrors.BadInput);
         score.Stderr.Should().StartWith("error: --out: " + dir + " is a folder").And.NotContain("   at ");
+    }
+
+    [Fact]
+    public async Task An_endless_image_and_unreachable_storage_are_one_line_each()
+    {
+        var zero = await CliProcess.RunAsync(TimeSpan.FromMinutes(1), "generate", "--image", "/dev/zero", "--count", "1",
+            "--diffusion", RepoPaths.Combine("models", "diffusion"), "--classifier", RepoPaths.Combine("models", "classifier"));
+        zero.ExitCode.Should().Be(CliErrors.BadInput);
+        zero.Stderr.Trim().Should().StartWith("error: /dev/zero: image is more than the limit").And.NotContain("\n");
+        // Nothing listens on port 1: the SDK's retries give up, and that is one line, not its stack trace.
+        const string nowhere = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
+            "BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;QueueEndpoint=http://127.0.0.1:1/devstoreaccount1;";
+        var list = await CliProcess.RunAsync(TimeSpan.FromMinutes(2), "review", "list", "--connection", nowhere);
+        list.ExitCode.Should().Be(CliErrors.BadInput);
+        list.Stderr.Trim().Should().StartWith("error: storage unreachable: ").And.NotContain("\n").And.NotContain("   at ");
     }
 
     [Fact]

@@ -13,6 +13,12 @@ public static class CliErrors
             WriteError(e.Message);
             return BadInput;
         }
+        catch (Exception e) when (IsStorageFailure(e))
+        {
+            // The storage named by --connection (or the environment) cannot be reached: say so, once, without the SDK's trace.
+            WriteError("storage unreachable: " + e.Message);
+            return BadInput;
+        }
     }
 
     /// <summary>One line, never wrapped (scripts grep it), red only on a terminal.</summary>
@@ -31,6 +37,11 @@ public static class CliErrors
             "Boolean" => "as true or false",
             var t => $"as {t}",
         });
+
+    /// <summary>The SDK's request failures, or its retries giving up on them.</summary>
+    private static bool IsStorageFailure(Exception e) =>
+        e is Azure.RequestFailedException
+        || e is AggregateException a && a.InnerExceptions.Count > 0 && a.InnerExceptions.All(i => i is Azure.RequestFailedException or HttpRequestException or TaskCanceledException);
 
     /// <summary>"The user's input is wrong", not "the program is broken": our typed errors, and the BCL's file and argument errors.</summary>
     private static bool IsInputError(Exception e) =>

@@ -182,7 +182,8 @@ internal sealed class LtgCli
     public static Tensor LoadImage(string path, LongtailGenerator gen)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"--image: {path} does not exist", path);
-        return gen.DecodeSource(File.ReadAllBytes(path), path);
+        using var stream = File.OpenRead(path);
+        return gen.DecodeSource(ImageCodec.ReadAllBounded(stream, ImageDecodeOptions.DefaultMaxBytes, path), path);
     }
 
     public static LtgBatch RunWithProgress(LongtailGenerator gen, LtgRequest request, CancellationToken ct, string label = "sampling")
