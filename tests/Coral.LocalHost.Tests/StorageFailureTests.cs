@@ -34,8 +34,9 @@ public class StorageFailureTests(AzuriteFixture azurite)
     /// <summary>The first <paramref name="stalls"/> listings never get a response (as Azurite does for some names): only the timeout ends them.</summary>
     private sealed class StalledListings(int stalls) : HttpPipelinePolicy
     {
+        private readonly int total = stalls;
         private int left = stalls;
-        public int Stalled => stalls - Math.Max(0, left);
+        public int Stalled => total - Math.Max(0, left);
 
         public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
         {

@@ -408,21 +408,9 @@ public static class LtgEvaluation
     }
 
     /// <summary>The guide's tail classes, from its model card (groups, else its training counts).</summary>
-    public static int[] TailClasses(ClassifierBundle guide)
-    {
-        var groups = guide.Card.Groups;
-        if (groups.Count == guide.NumClasses)
-        {
-            var t = Enumerable.Range(0, groups.Count).Where(k => groups[k] == nameof(ClassGroup.Tail)).ToArray();
-            if (t.Length > 0) return t;
-        }
-        if (guide.Card.TrainCountsPerClass.Count == guide.NumClasses)
-        {
-            var g = LongTailSplit.Groups(guide.Card.TrainCountsPerClass);
-            return Enumerable.Range(0, g.Length).Where(k => g[k] == ClassGroup.Tail).ToArray();
-        }
-        throw new DiffusionInputException("--classifier", "its model card names no tail classes; pass --classes");
-    }
+    public static int[] TailClasses(ClassifierBundle guide) => guide.Card.TailClasses(guide.NumClasses) is { Length: > 0 } tail
+        ? tail
+        : throw new DiffusionInputException("--classifier", "its model card names no tail classes; pass --classes");
 
     private static List<ImageTensor> ToClassifierView(IImageDecoder decoder, IReadOnlyList<ImageTensor> images)
     {

@@ -36,6 +36,19 @@ public sealed record ModelCard
     public DateTimeOffset CreatedUtc { get; init; } = DateTimeOffset.UtcNow;
     public double TrainingSeconds { get; init; }
     public string Command { get; init; } = "";
+
+    /// <summary>The tail classes: from <see cref="Groups"/>, else from the training counts; empty when the card knows neither.</summary>
+    public int[] TailClasses(int numClasses)
+    {
+        if (Groups.Count == numClasses)
+        {
+            var t = Enumerable.Range(0, numClasses).Where(k => Groups[k] == nameof(Coral.Data.ClassGroup.Tail)).ToArray();
+            if (t.Length > 0) return t;
+        }
+        if (TrainCountsPerClass.Count != numClasses) return [];
+        var g = Coral.Data.LongTailSplit.Groups(TrainCountsPerClass);
+        return [.. Enumerable.Range(0, g.Length).Where(k => g[k] == Coral.Data.ClassGroup.Tail)];
+    }
     /// <summary>Extra labelled images the members trained on (approved images from curated/), per folder.</summary>
     public IReadOnlyList<AddedImages>? AddedImages { get; init; }
 }

@@ -21,9 +21,8 @@ public static class RetrainComparison
         var (train, _) = ClassifierRecipe.Partition(data.Train, bundle.Card);
         var extra = DataSource.LoadExtra(folder, train, folderName);
         if (extra.Count == 0) throw new RecipeInputException(folder, "holds no approved images (run `coral review approve`, then `coral review pull-curated`)");
-        var groups = bundle.Card.Groups;
-        int[] tail = [.. Enumerable.Range(0, groups.Count).Where(k => groups[k] == nameof(ClassGroup.Tail))];
-        if (tail.Length == 0) tail = [.. Enumerable.Range(0, bundle.NumClasses)];
+        // A card that names no tail scores every class as "tail": the comparison is still per class.
+        int[] tail = bundle.Card.TailClasses(bundle.NumClasses) is { Length: > 0 } t ? t : [.. Enumerable.Range(0, bundle.NumClasses)];
         var deployed = FineTuning.Evaluate(bundle.Members[0], data.Test, tail);
         using var without = FineTuning.FineTune(bundle.Members[0], train, o);
         var scoreWithout = FineTuning.Evaluate(without, data.Test, tail);
