@@ -78,6 +78,21 @@ public class OwnImagesEndToEndTests
             added.GetProperty("countsPerClass")[2].GetInt32().Should().Be(2, "both approved images are moss (class 2 of dusk, ember, moss, tide)");
             card.RootElement.GetProperty("dataset").GetString().Should().Contain("plus 2 approved images from " + pulled);
         }
+        // What they changed, per class, on this folder's own test split; and the LTG experiment on the same folder.
+        string compare = Path.Combine(work, "retrain.json");
+        (await RunOkAsync(TimeSpan.FromMinutes(3), "eval", "retrain", "--data", data, "--model", classifier, "--add-images", pulled, "--epochs", "1", "--out", compare))
+            .Should().Contain("moss").And.Contain("tail classes");
+        using (var r = JsonDocument.Parse(File.ReadAllText(compare)))
+            r.RootElement.GetProperty("added").GetInt32().Should().Be(2);
+        string ltg = Path.Combine(work, "ltg");
+        await RunOkAsync(TimeSpan.FromMinutes(4), "eval", "ltg", "--data", data, "--classifier", classifier, "--diffusion", Path.Combine(diffusion, "model"),
+            "--parts", "c", "--retrain-n", "2", "--retrain-sources", "1", "--retrain-seeds", "2", "--retrain-epochs", "1", "--steps", "4", "--out", ltg);
+        using (var r = JsonDocument.Parse(File.ReadAllText(Path.Combine(ltg, "eval-ltg.json"))))
+        {
+            r.RootElement.GetProperty("data").GetString().Should().Contain("3x20x20");
+            r.RootElement.GetProperty("retraining").GetProperty("arms").GetArrayLength().Should().Be(6);
+            r.RootElement.GetProperty("verdict").GetProperty("status").GetString().Should().Be("incomplete", "part (c) alone decides one of three targets");
+        }
 
         azurite.Process.Kill(entireProcessTree: false);
     }
