@@ -57,7 +57,10 @@ public sealed class ClassifierImageScorer : IImageScorer, IDisposable
         }
         catch (ImageShapeMismatchException e) { throw new ImageRejectedException(sourceName, StripSource(e.Message, sourceName), e); }
         string signalName = r.FlagSignal ?? r.Signals.Keys.First();
-        return new ImageScore(r.PredictedClass, r.PredictedName, r.Probabilities.ToArray(), _bundle.ClassNames, signalName, r.Signals[signalName]);
+        return new ImageScore(r.PredictedClass, r.PredictedName, r.Probabilities.ToArray(), _bundle.ClassNames, signalName, r.Signals[signalName])
+        {
+            OutOfDomain = r.OutOfDomain is { } reason ? [reason] : [],
+        };
     }
 
     private static string StripSource(string message, string source) =>

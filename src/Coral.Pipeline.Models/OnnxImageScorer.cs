@@ -54,6 +54,8 @@ public sealed class OnnxImageScorer : IImageScorer, IDisposable
         ct.ThrowIfCancellationRequested();
         var (tensor, conversion, outOfDomain) = InputDomain.Fit(original, decoded, _model.Channels);
         var o = _model.Run([tensor]);
+        if (o.Signals.TryGetValue(OutOfDomainMark.Signal, out var distance) && OutOfDomainMark.Reason(distance[0], _model.OutOfDomainThreshold) is { } unfamiliar)
+            outOfDomain = [.. outOfDomain, unfamiliar];
         var probabilities = Softmax(o.Logits);
         int predicted = Array.IndexOf(probabilities, probabilities.Max());
         return new ImageScore(predicted, _model.ClassNames[predicted], probabilities, _model.ClassNames, _signal, o.Signals[_signal][0])

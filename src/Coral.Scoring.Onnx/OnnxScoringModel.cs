@@ -35,6 +35,7 @@ public sealed class OnnxScoringModel : IDisposable
             FlagSignal = meta.GetValueOrDefault(OnnxNames.MetaFlagSignal);
             FlagRate = meta.TryGetValue(OnnxNames.MetaFlagRate, out var r) ? double.Parse(r, CultureInfo.InvariantCulture) : null;
             Version = meta.GetValueOrDefault(OnnxNames.MetaVersion) ?? "";
+            OutOfDomainThreshold = meta.TryGetValue(OnnxNames.MetaOutOfDomainThreshold, out var e) ? double.Parse(e, CultureInfo.InvariantCulture) : null;
         }
         catch (Exception e) when (e is KeyNotFoundException or JsonException or FormatException or IndexOutOfRangeException)
         {
@@ -51,6 +52,8 @@ public sealed class OnnxScoringModel : IDisposable
     public IReadOnlyDictionary<string, double> Thresholds { get; }
     public string? FlagSignal { get; }
     public double? FlagRate { get; }
+    /// <summary>Feature distance above which an input is out of domain (<see cref="OutOfDomainMark"/>); null when the bundle has none.</summary>
+    public double? OutOfDomainThreshold { get; }
     public string Version { get; }
     /// <summary>Signal outputs present in this graph (MI needs ≥ 2 members, the head a trained head).</summary>
     public IReadOnlyList<string> Signals { get; }

@@ -36,6 +36,19 @@ public class OwnImagesEndToEndTests
         await RunOkAsync(TimeSpan.FromMinutes(3), "train", "classifier", "--data", data, "--members", "2", "--epochs", "2", "--out", classifier,
             "--checkpoints", Path.Combine(work, "ckpt"));
         File.Exists(Path.Combine(classifier, "scorer.onnx")).Should().BeTrue("the ONNX scoring graph is written beside every bundle");
+        // The out-of-domain mark: fitted at training, refitted by `calibrate` on the same held-out half, measured by `eval domain`.
+        string cardBefore = File.ReadAllText(Path.Combine(classifier, "model-card.json"));
+        cardBefore.Should().Contain("\"outOfDomainThreshold\"");
+        (await RunOkAsync(TimeSpan.FromMinutes(2), "calibrate", "--data", data, "--model", classifier)).Should().Contain("feature distance >");
+        string domain = Path.Combine(work, "domain.json");
+        (await RunOkAsync(TimeSpan.FromMinutes(2), "eval", "domain", "--data", data, "--model", classifier, "--per-set", "40", "--out", domain))
+            .Should().Contain("uniform-noise").And.Contain("real test images");
+        using (var d = JsonDocument.Parse(File.ReadAllText(domain)))
+        {
+            d.RootElement.GetProperty("sets").GetArrayLength().Should().Be(4);
+            d.RootElement.GetProperty("verdict").GetProperty("met").ValueKind.Should().BeOneOf(JsonValueKind.True, JsonValueKind.False);
+            d.RootElement.GetProperty("testPerClass").GetArrayLength().Should().Be(4, "one row per class of the folder");
+        }
         await RunOkAsync(TimeSpan.FromMinutes(3), "train", "diffusion", "--data", data, "--coral", "--channels", "8", "--mult", "1,2",
             "--steps", "20", "--batch", "16", "--out", diffusion);
         File.ReadAllText(Path.Combine(diffusion, "model", "model-card.json")).Should().Contain("\"imageChannels\": 3").And.Contain("\"resolution\": 20");

@@ -29,6 +29,9 @@ public class ImageFolderRecipeTests
         bundle.Card.InputShape.Should().Be("3x20x20");
         bundle.Card.Dataset.Should().Contain("image folder").And.NotContain("Fashion-MNIST");
         bundle.Card.Calibration!.ReferenceSet.Should().Contain("held-out training images");
+        bundle.Domain.Should().NotBeNull("every bundle trained now carries the out-of-domain mark");
+        bundle.Calibration!.OutOfDomainThreshold.Should().BeGreaterThan(bundle.Calibration.Threshold(Signals.SignalKind.FeatureDistance), "99.5 % quantile above the 95 % one");
+        bundle.Card.Calibration.OutOfDomainThreshold.Should().Be(bundle.Calibration.OutOfDomainThreshold);
         // Test split made by the tool: 20 % of each class; the members never saw it.
         int testCount = LongTailedImageFolder.Counts.Sum(n => (int)Math.Ceiling(0.2 * n));
         bundle.Card.TrainCountsPerClass.Sum().Should().BeLessThan(LongTailedImageFolder.Counts.Sum() - testCount);

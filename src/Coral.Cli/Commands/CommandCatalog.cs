@@ -17,6 +17,7 @@ public static class CommandCatalog
         yield return CommandGroups.Train;
         yield return CommandGroups.Eval;
         yield return CommandGroups.Bench;
+        yield return CalibrateCommand.Create();
         yield return ExportCommand.Create();
     }
 }

@@ -13,6 +13,7 @@ public static class CommandGroups
 
     public static readonly Command Eval = new("eval", "Evaluate models and experiments.")
     {
+        EvalDomainCommand.Create(),
         EvalGenerationCommand.Create(),
         EvalLtgCommand.Create(),
         EvalLtgCommand.CreateVerdict(),

@@ -1,3 +1,4 @@
+using Coral.Ml.Evaluation;
 using System.Globalization;
 using Coral.Data;
 using Coral.Diffusion.Training;
@@ -117,13 +118,13 @@ public static class LtgEvaluation
                     judgeOfPassed = passed.Length == 0 ? null : passed.Count(i => hits[i]) / (double)passed.Length;
                     judgeOfDropped = passed.Length == records.Count ? null : (hits.Count(h => h) - passed.Count(i => hits[i])) / (double)(records.Count - passed.Length);
                 }
-                var (lo, hi) = argmax is double am ? Wilson(am, records.Count) : (double.NaN, double.NaN);
+                var (lo, hi) = argmax is double am ? Proportion.Wilson(am, records.Count) : (double.NaN, double.NaN);
                 var row = new SweepRow(w, records.Average(r => r.SignalAfter), Std(records.Select(r => r.SignalAfter)),
                     records.Count(r => r.Consistent) / (double)records.Count, judged, argmax,
                     records.Count, seconds)
                 {
                     JudgeArgmaxCi95 = argmax is null ? null : [lo, hi],
-                    JudgeConsistentCi95 = judged is double jc ? [Wilson(jc, records.Count).Low, Wilson(jc, records.Count).High] : null,
+                    JudgeConsistentCi95 = judged is double jc ? [Proportion.Wilson(jc, records.Count).Low, Proportion.Wilson(jc, records.Count).High] : null,
                     JudgeArgmaxPerClass = perClassArgmax,
                     HeldOut = HeldOutRise.Of(records),
                     JudgeArgmaxOfPassed = judgeOfPassed, JudgeArgmaxOfDropped = judgeOfDropped,
@@ -230,16 +231,6 @@ public static class LtgEvaluation
             return new HeldOutRise(pairs[0].HeldOutSignal!, pairs.Average(r => r.HeldOutAfter!.Value), pairs.Average(r => r.HeldOutUnguided!.Value), sd,
                 mean / sd, [(mean - 1.96 * se) / sd, (mean + 1.96 * se) / sd], pairs.Count);
         }
-    }
-
-    /// <summary>Wilson score interval (95 %) for a share p of n.</summary>
-    public static (double Low, double High) Wilson(double p, int n, double z = 1.959963984540054)
-    {
-        if (n <= 0) return (0, 1);
-        double z2 = z * z, denom = 1 + z2 / n;
-        double centre = (p + z2 / (2 * n)) / denom;
-        double half = z * Math.Sqrt(p * (1 - p) / n + z2 / (4.0 * n * n)) / denom;
-        return (Math.Max(0, centre - half), Math.Min(1, centre + half));
     }
 
     public sealed record ArmResult(string Arm, string What, double[] Tail, double[] Overall, double TailMean, double TailStd, double OverallMean, double OverallStd);

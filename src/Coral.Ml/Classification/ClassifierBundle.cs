@@ -11,7 +11,9 @@ public sealed record BundleOutputs(Tensor Features, Tensor MemberLogits) : IDisp
 {
     /// <summary>The deployed classifier's logits [B, C] (member 0).</summary>
     public Tensor Logits => MemberLogits[0];
-    public void Dispose() { Features.Dispose(); MemberLogits.Dispose(); }
+    /// <summary>Member 0's <see cref="SmallCnn.DomainFeatures"/> (what the out-of-domain score reads).</summary>
+    public required Tensor DomainFeatures { get; init; }
+    public void Dispose() { Features.Dispose(); MemberLogits.Dispose(); DomainFeatures.Dispose(); }
 }
 
 /// <summary>
@@ -47,6 +49,8 @@ public sealed class ClassifierBundle : IDisposable
     public IReadOnlyList<SmallCnn> Members => members;
     public EpistemicHead? Head { get; }
     public Calibration? Calibration { get; init; }
+    /// <summary>Where the training images sit in member 0's feature space (the feature-distance signal); null for bundles from before it.</summary>
+    public FeatureDistance? Domain { get; init; }
     public ModelCard Card { get; init; }
     /// <summary>Expected input (C, H, W).</summary>
     public (int Channels, int Height, int Width) InputShape => (Config.Channels, Config.Height, Config.Width);
@@ -77,12 +81,13 @@ public sealed class ClassifierBundle : IDisposable
     {
         using var scope = NewDisposeScope();
         Check(images);
-        var features = members[0].Features(images);
+        var domain = members[0].DomainFeatures(images);
+        var features = domain[.., ^Config.FeatureDim..];
         var logits0 = members[0].Classify(features);
         var all = allMembers && members.Length > 1
             ? stack([logits0, .. members.Skip(1).Select(m => m.forward(images))])
             : logits0.unsqueeze(0);
-        return new BundleOutputs(features.MoveToOuterDisposeScope(), all.MoveToOuterDisposeScope());
+        return new BundleOutputs(features.MoveToOuterDisposeScope(), all.MoveToOuterDisposeScope()) { DomainFeatures = domain.MoveToOuterDisposeScope() };
     }
 
     /// <summary>The epistemic head on member 0's outputs → [B].</summary>
@@ -115,6 +120,9 @@ public sealed class ClassifierBundle : IDisposable
         var header = new Header(Format, Config, ClassNames, members.Length, Head?.Hidden, Calibration, Card);
         var tensors = members.SelectMany((m, k) => TensorFile.Named(m, $"member{k}."));
         if (Head is not null) tensors = tensors.Concat(TensorFile.Named(Head, "head."));
+        using var domainMeans = Domain is null ? null : torch.tensor(Domain.Means, [Domain.Classes, Domain.Dim]);
+        using var domainWhiten = Domain is null ? null : torch.tensor(Domain.Whiten, [Domain.Dim, Domain.Dim]);
+        if (Domain is not null) tensors = tensors.Concat([(DomainMeans, domainMeans!), (DomainWhiten, domainWhiten!)]);
         TensorFile.Save(file, Json.ToObject(header), tensors);
         AtomicFile.WriteAllText(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, CardFileName), Json.Serialize(Card));
     }
@@ -143,6 +151,7 @@ public sealed class ClassifierBundle : IDisposable
 
         var members = new List<SmallCnn>();
         EpistemicHead? head = null;
+        FeatureDistance? loadedDomain;
         try
         {
             for (int i = 0; i < k; i++)
@@ -156,7 +165,16 @@ public sealed class ClassifierBundle : IDisposable
                 head = new EpistemicHead(config.FeatureDim, config.NumClasses, hidden);
                 TensorFile.LoadInto(contents, head, "head.");
             }
-            var extra = contents.Tensors.Keys.Where(n => !(n.StartsWith("head.", StringComparison.Ordinal) && head is not null)
+            FeatureDistance? domain = null;
+            if (contents.Tensors.TryGetValue(DomainMeans, out var means) && contents.Tensors.TryGetValue(DomainWhiten, out var whiten))
+            {
+                int dim = config.DomainFeatureDim;
+                if (!means.Shape.SequenceEqual([config.NumClasses, (long)dim]) || !whiten.Shape.SequenceEqual([(long)dim, dim]))
+                    throw new CheckpointMismatchException(file, $"feature-distance tensors [{string.Join(",", means.Shape)}] and [{string.Join(",", whiten.Shape)}] do not fit {config.NumClasses} classes of {dim} features");
+                domain = new FeatureDistance(config.NumClasses, dim, means.Data, whiten.Data);
+            }
+            loadedDomain = domain;
+            var extra = contents.Tensors.Keys.Where(n => n is not (DomainMeans or DomainWhiten)).Where(n => !(n.StartsWith("head.", StringComparison.Ordinal) && head is not null)
                 && !Enumerable.Range(0, k).Any(i => n.StartsWith($"member{i}.", StringComparison.Ordinal))).ToList();
             if (extra.Count > 0) throw new CheckpointMismatchException(file, $"unexpected tensors [{string.Join(", ", extra.Take(5))}]");
         }
@@ -166,8 +184,10 @@ public sealed class ClassifierBundle : IDisposable
             head?.Dispose();
             throw;
         }
-        return new ClassifierBundle(config, classNames, members, head, calibration, card);
+        return new ClassifierBundle(config, classNames, members, head, calibration, card) { Domain = loadedDomain };
     }
+
+    private const string DomainMeans = "domain.means", DomainWhiten = "domain.whiten";
 
     /// <summary>The bundle file for a folder or file path (an existing file is taken as is, so a wrong file is named in the error).</summary>
     public static string ResolveFile(string path) =>

@@ -78,7 +78,7 @@ public static class ClassifierRecipe
         {
             var (keep, heldOut) = HoldOut(ltTrain, o.HeldOutFraction, o.Seed);
             train = keep;
-            var (headIdx, calIdx) = DataSource.StratifiedSplit(heldOut.Labels, heldOut.NumClasses, 0.5, Seeding.Derive(o.Seed, 4242));
+            var (headIdx, calIdx) = HalveHeldOut(heldOut, o.Seed);
             calSet = heldOut.Subset(calIdx);
             if (calSet.Count < MinCalibrationImages)
                 throw new RecipeInputException(data.Name, $"holds out only {calSet.Count} images for the flag calibration ({o.HeldOutFraction:P0} of {ltTrain.Count}, halved); need {MinCalibrationImages}: add images or raise --held-out");
@@ -135,6 +135,8 @@ public static class ClassifierRecipe
                 $"held-out training images of {data.Name} (stratified half)" + (headSet.Count > calSet.Count * 2 ? " plus images the long-tailed subsampling left out" : ""),
                 o.Head.Epochs, Pearson(HeadValues(head, r.Features!, r.Logits, config), target));
 
+            // Where the training images sit in feature space: the out-of-domain mark's model, thresholded on calSet below.
+            bundle = new ClassifierBundle(config, full.ClassNames, members, head, null, card) { Domain = FitDomain(bundle, train) };
             var cal = BatchInference.Run(bundle, calSet);
             calibration = Calibration.Fit(cal.Signals, o.FlagRate, o.FlagSignal,
                 $"{calSet.Count} held-out training images of {data.Name}, stratified: the class shape of the training data, which stands in for long-tailed field traffic");
@@ -149,12 +151,60 @@ public static class ClassifierRecipe
             EnsembleTestAccuracy = ClassificationMath.Accuracy(t.EnsemblePredicted, test.Labels, config.NumClasses).Overall,
             MemberTestAccuracy = t.MemberPredicted.Select(p => ClassificationMath.Accuracy(p, test.Labels, config.NumClasses).Overall).ToArray(),
             EpistemicHead = headCard,
-            Calibration = calibration is null ? null : new CalibrationCard(calibration.FlagRate, LongtailSignals.NameOf(calibration.FlagSignal),
-                calibration.Thresholds.ToDictionary(kv => LongtailSignals.NameOf(kv.Key), kv => kv.Value), calibration.ReferenceCount, calibration.ReferenceSet),
+            Calibration = calibration is null ? null : CalibrationCard.Of(calibration),
             TrainingSeconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
         };
-        return new ClassifierBundle(config, full.ClassNames, members, head, calibration, card);
+        return new ClassifierBundle(config, full.ClassNames, members, head, calibration, card) { Domain = bundle.Domain };
     }
+
+    /// <summary>The held-out part's two stratified halves: the epistemic head's images and the calibration's.</summary>
+    private static (int[] Head, int[] Calibration) HalveHeldOut(LabeledImages heldOut, int seed) =>
+        DataSource.StratifiedSplit(heldOut.Labels, heldOut.NumClasses, 0.5, Seeding.Derive(seed, 4242));
+
+    /// <summary>
+    /// The real images a bundle's out-of-domain threshold is fitted on, rebuilt from its card: the calibration half of
+    /// its held-out part (the images its flag thresholds came from), or, for a bundle from before the held-out recipe,
+    /// every training image none of its members saw (what the long-tailed subsampling left out). Never the test set.
+    /// </summary>
+    public static (LabeledImages Images, string Description) CalibrationReference(Dataset data, ModelCard card)
+    {
+        var (ltTrain, leftOut) = Split(data.Train, card.Imbalance, card.Seed);
+        if (card.HeldOutFraction is double f)
+        {
+            var (_, heldOut) = HoldOut(ltTrain, f, card.Seed);
+            var cal = heldOut.Subset(HalveHeldOut(heldOut, card.Seed).Calibration);
+            return (cal, $"{cal.Count} held-out training images of {data.Name} (the flag calibration's half), stratified like the training data");
+        }
+        if (leftOut.Count < MinCalibrationImages)
+            throw new RecipeInputException(data.Name, $"the bundle's members trained on every image but {leftOut.Count}, too few to fit an out-of-domain threshold on; retrain it with the held-out recipe (coral train classifier)");
+        return (leftOut, $"{leftOut.Count} training images of {data.Name} outside the long-tailed split, which no member trained on (class shape: the reverse of the training data's)");
+    }
+
+    /// <summary>
+    /// Adds the out-of-domain mark to an already calibrated bundle: the feature-distance model fitted on the images its
+    /// members trained on, its threshold on <paramref name="reference"/> (real images none of them saw). Returns the
+    /// bundle with both in its calibration and card; it shares the networks of <paramref name="bundle"/>, so dispose only one.
+    /// </summary>
+    public static ClassifierBundle FitOutOfDomain(ClassifierBundle bundle, LabeledImages membersTrain, LabeledImages reference, string description)
+    {
+        if (bundle.Calibration is not { } cal)
+            throw new RecipeInputException("--model", "the bundle has no flag calibration (it was trained without the epistemic head), so it has nothing to add an out-of-domain mark to; retrain it with coral train classifier");
+        var withDomain = new ClassifierBundle(bundle.Config, bundle.ClassNames, bundle.Members, bundle.Head, cal, bundle.Card) { Domain = FitDomain(bundle, membersTrain) };
+        var distance = BatchInference.Run(withDomain, reference).Signals[SignalKind.FeatureDistance];
+        var fitted = cal with
+        {
+            Thresholds = new Dictionary<SignalKind, double>(cal.Thresholds) { [SignalKind.FeatureDistance] = Calibration.Quantile(distance, 1 - cal.FlagRate) },
+            OutOfDomainThreshold = Calibration.Quantile(distance, Coral.Scoring.Onnx.OutOfDomainMark.Quantile), OutOfDomainReference = description,
+        };
+        return new ClassifierBundle(bundle.Config, bundle.ClassNames, bundle.Members, bundle.Head, fitted, bundle.Card with { Calibration = CalibrationCard.Of(fitted) })
+        {
+            Domain = withDomain.Domain,
+        };
+    }
+
+    /// <summary>Class means and shared covariance of member 0's domain features on the images the members trained on.</summary>
+    private static FeatureDistance FitDomain(ClassifierBundle bundle, LabeledImages membersTrain) =>
+        FeatureDistance.Fit(BatchInference.DomainFeatures(bundle, membersTrain), membersTrain.Labels, bundle.NumClasses, bundle.Config.DomainFeatureDim);
 
     /// <summary>The stratified held-out part of the long-tailed split (head and calibration) and the rest (the members' training set).</summary>
     private static (LabeledImages Train, LabeledImages HeldOut) HoldOut(LabeledImages ltTrain, double fraction, int seed)

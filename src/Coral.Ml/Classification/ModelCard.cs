@@ -1,3 +1,5 @@
+using Coral.Ml.Signals;
+
 namespace Coral.Ml.Classification;
 
 /// <summary>
@@ -57,4 +59,15 @@ public sealed record AddedImages(string Folder, int Count, IReadOnlyList<int> Co
 
 public sealed record EpistemicHeadCard(string Target, int TrainImages, string TrainSet, int Epochs, double TargetCorrelation);
 
-public sealed record CalibrationCard(double FlagRate, string FlagSignal, IReadOnlyDictionary<string, double> Thresholds, int ReferenceImages, string ReferenceSet);
+public sealed record CalibrationCard(double FlagRate, string FlagSignal, IReadOnlyDictionary<string, double> Thresholds, int ReferenceImages, string ReferenceSet)
+{
+    /// <summary>Feature distance above which a field image is marked out of domain (the 99.5 % quantile on the reference images).</summary>
+    public double? OutOfDomainThreshold { get; init; }
+    public string? OutOfDomainReference { get; init; }
+
+    public static CalibrationCard Of(Calibration c) =>
+        new(c.FlagRate, LongtailSignals.NameOf(c.FlagSignal), c.Thresholds.ToDictionary(kv => LongtailSignals.NameOf(kv.Key), kv => kv.Value), c.ReferenceCount, c.ReferenceSet)
+        {
+            OutOfDomainThreshold = c.OutOfDomainThreshold, OutOfDomainReference = c.OutOfDomainReference,
+        };
+}

@@ -11,6 +11,9 @@ public sealed record CnnConfig(int Channels, int Height, int Width, int NumClass
 {
     public static CnnConfig FashionMnist(int numClasses = 10) => new(1, 28, 28, numClasses);
 
+    /// <summary>Width of <see cref="SmallCnn.DomainFeatures"/>: one mean per channel of the three conv blocks, then the penultimate features.</summary>
+    public int DomainFeatureDim => Conv1 + 2 * Conv2 + FeatureDim;
+
     /// <summary>Multiply-adds ×2 of one forward pass, for achieved-GFLOP/s reports.</summary>
     public double FlopsPerImage()
     {
@@ -59,6 +62,21 @@ public sealed class SmallCnn : nn.Module<Tensor, Tensor>
         h = F.max_pool2d(F.relu(bn2.forward(conv2.forward(h))), 2);
         h = F.adaptive_avg_pool2d(F.relu(bn3.forward(conv3.forward(h))), [2, 2]);
         return F.relu(fc1.forward(h.flatten(1))).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// What the out-of-domain score reads [B, <see cref="CnnConfig.DomainFeatureDim"/>]: the per-channel means of each
+    /// conv block's activations (texture and contrast, which noise or a flat frame lack), then the penultimate features
+    /// (the last <see cref="CnnConfig.FeatureDim"/> columns, equal to <see cref="Features"/>).
+    /// </summary>
+    public Tensor DomainFeatures(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var a1 = F.relu(bn1.forward(conv1.forward(x)));
+        var a2 = F.relu(bn2.forward(conv2.forward(F.max_pool2d(a1, 2))));
+        var a3 = F.relu(bn3.forward(conv3.forward(F.max_pool2d(a2, 2))));
+        var f = F.relu(fc1.forward(F.adaptive_avg_pool2d(a3, [2, 2]).flatten(1)));
+        return cat([a1.mean([2, 3]), a2.mean([2, 3]), a3.mean([2, 3]), f], 1).MoveToOuterDisposeScope();
     }
 
     /// <summary>Logits from features: the classifier's last layer.</summary>

@@ -52,4 +52,21 @@ public static class BatchInference
         }
         return new InferenceResult(n, ClassificationMath.ArgMax(logits, c), ens, memberPred, signals, logits, features);
     }
+
+    /// <summary>Member 0's <see cref="SmallCnn.DomainFeatures"/> for a whole set [N, DomainFeatureDim] (what the feature-distance model is fitted on).</summary>
+    public static float[] DomainFeatures(ClassifierBundle bundle, LabeledImages data, int batchSize = 500)
+    {
+        TorchRuntime.EnsureLoaded();
+        int dim = bundle.Config.DomainFeatureDim, done = 0;
+        var result = new float[data.Count * dim];
+        foreach (var idx in ImageBatches.Chunks(data.Count, batchSize))
+        {
+            using var scope = NewDisposeScope();
+            using var mode = torch.inference_mode();
+            using var o = bundle.Forward(ImageBatches.Images(data, idx), allMembers: false);
+            o.DomainFeatures.contiguous().data<float>().CopyTo(result.AsSpan(done * dim, idx.Length * dim));
+            done += idx.Length;
+        }
+        return result;
+    }
 }

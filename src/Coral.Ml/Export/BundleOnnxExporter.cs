@@ -27,15 +27,19 @@ public static class BundleOnnxExporter
             throw new ArgumentException($"the {c.Height}x{c.Width} input pools to {hp}x{wp}; ONNX export needs at least 8x8 images");
         var logits = new List<string>();
         string? features0 = null;
+        var blocks0 = new List<string>();   // member 0's conv block activations, for the domain features
         for (int m = 0; m < bundle.NumMembers; m++)
         {
             var sd = bundle.Members[m].state_dict();
             string p = $"m{m}";
             var h = ConvBnRelu(g, OnnxNames.Images, sd, "conv1", "bn1", $"{p}.c1");
+            if (m == 0) blocks0.Add(h);
             h = g.Node("MaxPool", [h], $"{p}.p1", ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }));
             h = ConvBnRelu(g, h, sd, "conv2", "bn2", $"{p}.c2");
+            if (m == 0) blocks0.Add(h);
             h = g.Node("MaxPool", [h], $"{p}.p2", ("kernel_shape", new long[] { 2, 2 }), ("strides", new long[] { 2, 2 }));
             h = ConvBnRelu(g, h, sd, "conv3", "bn3", $"{p}.c3");
+            if (m == 0) blocks0.Add(h);
             // Adaptive average pool to 2×2 as one uniform pool: windows [0, ⌈n/2⌉) and [⌊n/2⌋, n) per axis.
             h = g.Node("AveragePool", [h], $"{p}.gap", ("kernel_shape", new long[] { (hp + 1) / 2, (wp + 1) / 2 }),
                 ("strides", new long[] { Math.Max(1, hp / 2), Math.Max(1, wp / 2) }));
@@ -58,6 +62,13 @@ public static class BundleOnnxExporter
             var squeezed = g.Node("Squeeze", [soft, g.Constant("head.axis", [1L])], "head.squeeze");
             g.Output(g.Node("Mul", [squeezed, g.Constant("head.scale", [head.Scale])], OnnxNames.EpistemicHead), [-1]);
         }
+        if (bundle.Domain is { } d)
+        {
+            // SmallCnn.DomainFeatures: per-channel means of the three blocks, then the penultimate features.
+            var means = blocks0.Select((b, i) => g.Node("ReduceMean", [b], $"fd.gap{i + 1}", ("axes", new long[] { 2, 3 }), ("keepdims", 0L)));
+            var domain = g.Node("Concat", [.. means, features0!], "fd.features", ("axis", 1L));
+            g.Output(FeatureDistance(g, domain, d), [-1], OnnxNames.FeatureDistance);
+        }
 
         var model = new ModelProto
         {
@@ -75,6 +86,18 @@ public static class BundleOnnxExporter
         string tmp = path + ".tmp";
         File.WriteAllBytes(tmp, bytes);
         File.Move(tmp, path, overwrite: true);
+    }
+
+    /// <summary>min_k ‖W f − W μ_k‖² from features [N, D] → [N] (ReduceSum takes its axes as an input from opset 13).</summary>
+    private static string FeatureDistance(GraphBuilder g, string features, FeatureDistance d)
+    {
+        var wt = new float[d.Dim * d.Dim];
+        for (int r = 0; r < d.Dim; r++)
+            for (int c = 0; c < d.Dim; c++) wt[c * d.Dim + r] = d.Whiten[r * d.Dim + c];
+        var wf = g.Node("MatMul", [features, g.Constant("fd.wt", wt, [d.Dim, d.Dim])], "fd.wf");
+        var diff = g.Node("Sub", [g.Node("Unsqueeze", [wf, g.Constant("fd.axis1", [1L])], "fd.wf3"), g.Constant("fd.wm", d.WhitenedMeans(), [d.Classes, d.Dim])], "fd.diff");
+        var d2 = g.Node("ReduceSum", [g.Node("Mul", [diff, diff], "fd.sq"), g.Constant("fd.axis2", [2L])], "fd.d2", ("keepdims", 0L));
+        return g.Node("ReduceMin", [d2], "fd.min", ("axes", new long[] { 1 }), ("keepdims", 0L));
     }
 
     /// <summary>H = −Σ p log p from log-probabilities [N, K] → [N].</summary>
@@ -159,6 +182,15 @@ public static class BundleOnnxExporter
             var tp = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
             tp.FloatData.AddRange(values);
             if (values.Length > 1) tp.Dims.Add(values.Length);
+            graph.Initializer.Add(tp);
+            return name;
+        }
+
+        public string Constant(string name, float[] values, long[] dims)
+        {
+            var tp = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
+            tp.FloatData.AddRange(values);
+            tp.Dims.AddRange(dims);
             graph.Initializer.Add(tp);
             return name;
         }

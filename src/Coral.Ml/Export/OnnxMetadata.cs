@@ -20,6 +20,8 @@ public static class OnnxMetadata
             yield return (OnnxNames.MetaThresholds, JsonSerializer.Serialize(cal.Thresholds.ToDictionary(kv => LongtailSignals.NameOf(kv.Key), kv => kv.Value)));
             yield return (OnnxNames.MetaFlagSignal, LongtailSignals.NameOf(cal.FlagSignal));
             yield return (OnnxNames.MetaFlagRate, cal.FlagRate.ToString(CultureInfo.InvariantCulture));
+            if (cal.OutOfDomainThreshold is double ceiling)
+                yield return (OnnxNames.MetaOutOfDomainThreshold, ceiling.ToString("R", CultureInfo.InvariantCulture));
         }
     }
 }

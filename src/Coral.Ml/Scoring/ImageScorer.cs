@@ -81,6 +81,7 @@ public sealed class ImageScorer
             foreach (var kind in Signals)
                 LongtailSignals.FromOutputs(kind, bundle, o).contiguous().data<float>().CopyTo(values[kind].AsSpan(from, m));
         }
+        var distance = values.GetValueOrDefault(SignalKind.FeatureDistance);
         for (int i = 0; i < n; i++)
         {
             var p = probs.AsSpan(i * classes, classes).ToArray();
@@ -89,7 +90,10 @@ public sealed class ImageScorer
             var signals = Signals.ToDictionary(k => LongtailSignals.NameOf(k), k => (double)values[k][i]);
             bool flagged = flagSignal is { } fs && values[fs][i] > threshold!.Value;
             results.Add(new ScoreResult(sources?[start + i] ?? $"image[{start + i}]", best, bundle.ClassNames[best], p, signals,
-                flagged, flagSignal is { } f ? LongtailSignals.NameOf(f) : null, threshold, notes[i]));
+                flagged, flagSignal is { } f ? LongtailSignals.NameOf(f) : null, threshold, notes[i])
+            {
+                OutOfDomain = distance is null ? null : bundle.Calibration?.OutOfDomainReason(distance[i]),
+            });
         }
     }
 

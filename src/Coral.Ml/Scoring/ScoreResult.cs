@@ -13,4 +13,8 @@ public sealed record ScoreResult(
     bool Flagged,
     string? FlagSignal,
     double? Threshold,
-    string? Note);
+    string? Note)
+{
+    /// <summary>Why the image looks unlike the classifier's training data (its energy above the calibrated ceiling); null when it does not.</summary>
+    public string? OutOfDomain { get; init; }
+}

@@ -1,3 +1,5 @@
+using Coral.Scoring.Onnx;
+
 namespace Coral.Ml.Signals;
 
 /// <summary>
@@ -11,6 +13,11 @@ public sealed record Calibration(
     int ReferenceCount,
     string ReferenceSet)
 {
+    /// <summary>Feature distance above which an input is marked out of domain (<see cref="OutOfDomainMark.Quantile"/> of its reference values); null for bundles calibrated before it existed.</summary>
+    public double? OutOfDomainThreshold { get; init; }
+    /// <summary>The images the ceiling was fitted on when they are not <see cref="ReferenceSet"/> (a ceiling added to an older bundle).</summary>
+    public string? OutOfDomainReference { get; init; }
+
     public double Threshold(SignalKind kind) =>
         Thresholds.TryGetValue(kind, out var t) ? t : throw new KeyNotFoundException($"no calibrated threshold for signal {kind}");
 
@@ -20,8 +27,14 @@ public sealed record Calibration(
         if (flagRate <= 0 || flagRate >= 1) throw new ArgumentOutOfRangeException(nameof(flagRate), flagRate, "flag rate must be in (0, 1)");
         if (!reference.ContainsKey(flagSignal)) throw new ArgumentException($"no reference values for the flag signal {flagSignal}", nameof(reference));
         var thresholds = reference.ToDictionary(kv => kv.Key, kv => Quantile(kv.Value, 1 - flagRate));
-        return new Calibration(flagRate, flagSignal, thresholds, reference[flagSignal].Length, referenceSet);
+        return new Calibration(flagRate, flagSignal, thresholds, reference[flagSignal].Length, referenceSet)
+        {
+            OutOfDomainThreshold = reference.TryGetValue(SignalKind.FeatureDistance, out var d) ? Quantile(d, OutOfDomainMark.Quantile) : null,
+        };
     }
+
+    /// <summary>Why an input with this feature distance is out of domain; null when it is not (or nothing is calibrated).</summary>
+    public string? OutOfDomainReason(double featureDistance) => OutOfDomainMark.Reason(featureDistance, OutOfDomainThreshold);
 
     /// <summary>
     /// Empirical quantile with linear interpolation between order statistics (numpy's default, "type 7"):

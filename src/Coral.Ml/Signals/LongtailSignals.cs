@@ -77,6 +77,28 @@ public sealed class EpistemicHeadSignal : ILongtailSignal
     }
 }
 
+/// <summary>Distance from the training data in member 0's feature space (<see cref="Signals.FeatureDistance"/>).</summary>
+public sealed class FeatureDistanceSignal : ILongtailSignal
+{
+    private readonly ClassifierBundle bundle;
+
+    public FeatureDistanceSignal(ClassifierBundle bundle)
+    {
+        if (bundle.Domain is null) throw new InvalidOperationException("this bundle has no feature-distance model (fit one with coral calibrate)");
+        this.bundle = bundle;
+    }
+
+    public string Name => LongtailSignals.NameOf(Kind);
+    public SignalKind Kind => SignalKind.FeatureDistance;
+
+    public Tensor Compute(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        using var o = bundle.Forward(images, allMembers: false);
+        return LongtailSignals.FeatureDistanceOf(bundle, o.DomainFeatures).MoveToOuterDisposeScope();
+    }
+}
+
 /// <summary>Creates signals by kind or name.</summary>
 public static class LongtailSignals
 {
@@ -86,6 +108,7 @@ public static class LongtailSignals
         SignalKind.Entropy => new PredictiveEntropy(bundle),
         SignalKind.Energy => new Energy(bundle),
         SignalKind.EpistemicHead => new EpistemicHeadSignal(bundle),
+        SignalKind.FeatureDistance => new FeatureDistanceSignal(bundle),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown signal kind"),
     };
 
@@ -99,8 +122,20 @@ public static class LongtailSignals
         SignalKind.Entropy => SignalMath.Entropy(o.Logits),
         SignalKind.Energy => SignalMath.Energy(o.Logits),
         SignalKind.EpistemicHead => bundle.HeadScore(o.Features, o.Logits),
+        SignalKind.FeatureDistance => FeatureDistanceOf(bundle, o.DomainFeatures),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown signal kind"),
     };
+
+    /// <summary>min_k ‖W f − W μ_k‖² of domain features [B, D] → [B] (differentiable in the features).</summary>
+    public static Tensor FeatureDistanceOf(ClassifierBundle bundle, Tensor features)
+    {
+        var d = bundle.Domain ?? throw new InvalidOperationException("this bundle has no feature-distance model");
+        using var scope = NewDisposeScope();
+        var w = tensor(d.Whiten, [d.Dim, d.Dim]).to(features.device);
+        var wm = tensor(d.WhitenedMeans(), [d.Classes, d.Dim]).to(features.device);
+        var wf = features.matmul(w.t());
+        return (wf.unsqueeze(1) - wm.unsqueeze(0)).pow(2).sum(-1).amin(-1).MoveToOuterDisposeScope();
+    }
 
     /// <summary>The kinds this bundle can compute (MI needs ≥ 2 members, the head needs a head).</summary>
     public static IReadOnlyList<SignalKind> Available(ClassifierBundle bundle) =>
@@ -108,6 +143,7 @@ public static class LongtailSignals
         {
             SignalKind.MutualInformation => bundle.NumMembers >= 2,
             SignalKind.EpistemicHead => bundle.Head is not null,
+            SignalKind.FeatureDistance => bundle.Domain is not null,
             _ => true,
         }).ToArray();
 
@@ -117,6 +153,7 @@ public static class LongtailSignals
         SignalKind.Entropy => "entropy",
         SignalKind.Energy => "energy",
         SignalKind.EpistemicHead => "epistemic-head",
+        SignalKind.FeatureDistance => "feature-distance",
         _ => kind.ToString(),
     };
 
@@ -127,6 +164,7 @@ public static class LongtailSignals
         "entropy" => SignalKind.Entropy,
         "energy" => SignalKind.Energy,
         "epistemic-head" or "head" or "epistemichead" => SignalKind.EpistemicHead,
-        _ => throw new ArgumentException($"unknown signal '{name}' (use mutual-information, entropy, energy or epistemic-head)", nameof(name)),
+        "feature-distance" or "featuredistance" or "mahalanobis" => SignalKind.FeatureDistance,
+        _ => throw new ArgumentException($"unknown signal '{name}' (use mutual-information, entropy, energy, epistemic-head or feature-distance)", nameof(name)),
     };
 }

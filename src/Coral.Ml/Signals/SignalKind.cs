@@ -11,4 +11,6 @@ public enum SignalKind
     Energy,
     /// <summary>The epistemic head's estimate of the mutual information, one forward pass.</summary>
     EpistemicHead,
+    /// <summary>Smallest squared Mahalanobis distance of member 0's layer features to a training class mean; the out-of-domain score.</summary>
+    FeatureDistance,
 }
