@@ -75,7 +75,7 @@ public static class ScoreCommand
             if (parse.GetValue(table) ?? results.Count <= PerImageRowsMax) PerImage(results, scorer);
             else Summary(results, bundle.ClassNames);
             var flagInfo = results.FirstOrDefault() is { FlagSignal: { } sig, Threshold: { } thr } ? $" (flag: {sig} > {thr:G4})" : "";
-            AnsiConsole.MarkupLine(Markup.Escape($"{results.Count} scored, {results.Count(r => r.Flagged)} flagged{flagInfo}, {failed} failed; wrote {outPath}"));
+            AnsiConsole.MarkupLine(Markup.Escape($"{results.Count} scored, {results.Count(r => r.Flagged)} flagged{flagInfo}, {results.Count(r => r.OutOfDomain is not null)} out of domain, {failed} failed; wrote {outPath}"));
             foreach (var g in results.Where(r => r.Note is not null).GroupBy(r => r.Note!).OrderByDescending(g => g.Count()).Take(10))
                 AnsiConsole.MarkupLine($"[grey]{g.Count()} image(s): {Markup.Escape(g.Key)}{(g.Count() == 1 ? $" ({Markup.Escape(g.First().Source)})" : "")}[/]");
             return failed > 0 ? CliErrors.BadInput : 0;
