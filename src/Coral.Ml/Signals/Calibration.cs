@@ -15,7 +15,7 @@ public sealed record Calibration(
 {
     /// <summary>Feature distance above which an input is marked out of domain (<see cref="OutOfDomainMark.Quantile"/> of its reference values); null for bundles calibrated before it existed.</summary>
     public double? OutOfDomainThreshold { get; init; }
-    /// <summary>The images the ceiling was fitted on when they are not <see cref="ReferenceSet"/> (a ceiling added to an older bundle).</summary>
+    /// <summary>The images the out-of-domain threshold was fitted on when they are not <see cref="ReferenceSet"/> (a mark added to an older bundle).</summary>
     public string? OutOfDomainReference { get; init; }
 
     public double Threshold(SignalKind kind) =>
