@@ -5,7 +5,7 @@ using Coral.Ml.Signals;
 
 namespace Coral.Ml.Evaluation;
 
-/// <summary>How one set of images fared against the out-of-domain ceiling, and how well each signal tells it from the real test images.</summary>
+/// <summary>How one set of images fared against the out-of-domain threshold, and how well each signal tells it from the real test images.</summary>
 public sealed record DomainSetResult(string Set, string What, bool FarFromDomain, int Images, int Marked, double MarkedShare, double[] MarkedCi95,
     IReadOnlyDictionary<string, double[]> AurocVersusTest);
 
@@ -46,7 +46,7 @@ public static class DomainEvaluation
 
     public static DomainEvalReport Run(ClassifierBundle bundle, LabeledImages test, int perSet = 2000, int seed = 0)
     {
-        if (bundle.Calibration?.OutOfDomainThreshold is not double ceiling || bundle.Domain is null)
+        if (bundle.Calibration?.OutOfDomainThreshold is not double threshold || bundle.Domain is null)
             throw new RecipeInputException("--model", "the bundle has no out-of-domain mark; add one with `coral calibrate`");
         var real = BatchInference.Run(bundle, test);
         var realScore = real.Signals[SignalKind.FeatureDistance];
@@ -59,7 +59,7 @@ public static class DomainEvaluation
             var rng = new Random(Seeding.Derive(seed, 1000 + setIndex++));
             var images = Transform(pick, (src, dst) => make(src, dst, rng));
             var r = BatchInference.Run(bundle, images);
-            int marked = r.Signals[SignalKind.FeatureDistance].Count(v => v > ceiling);
+            int marked = r.Signals[SignalKind.FeatureDistance].Count(v => v > threshold);
             var aurocs = new Dictionary<string, double[]>();
             foreach (var (kind, values) in r.Signals)
             {
@@ -72,14 +72,14 @@ public static class DomainEvaluation
             var (mlo, mhi) = Proportion.Wilson((double)marked / n, n);
             sets.Add(new DomainSetResult(name, what, far, n, marked, (double)marked / n, [mlo, mhi], aurocs));
         }
-        int testMarked = realScore.Count(v => v > ceiling);
+        int testMarked = realScore.Count(v => v > threshold);
         double share = (double)testMarked / test.Count;
         var (tlo, thi) = Proportion.Wilson(share, test.Count);
         var groups = bundle.Card.Groups;
         var perClass = Enumerable.Range(0, test.NumClasses).Select(k =>
         {
             var idx = Enumerable.Range(0, test.Count).Where(i => test.Labels[i] == k).ToArray();
-            int m = idx.Count(i => realScore[i] > ceiling);
+            int m = idx.Count(i => realScore[i] > threshold);
             return new ClassMarked(test.ClassNames[k], k < groups.Count ? groups[k] : "", idx.Length, m, idx.Length == 0 ? 0 : (double)m / idx.Length);
         }).ToArray();
         var farSets = sets.Where(s => s.FarFromDomain).ToArray();
@@ -88,7 +88,7 @@ public static class DomainEvaluation
         string summary = $"{share:P2} of {test.Count} real test images marked (target ≤ {InDomainTarget:P0}); far sets marked ≥ {worst.MarkedShare:P1} (lowest: {worst.Set}; target ≥ {FarTarget:P0})";
         return new DomainEvalReport
         {
-            Threshold = ceiling, ThresholdReference = bundle.Calibration.OutOfDomainReference ?? bundle.Calibration.ReferenceSet,
+            Threshold = threshold, ThresholdReference = bundle.Calibration.OutOfDomainReference ?? bundle.Calibration.ReferenceSet,
             Quantile = Coral.Scoring.Onnx.OutOfDomainMark.Quantile, TestImages = test.Count, TestPerClass = perClass, Sets = sets,
             Verdict = new DomainVerdict(share, [tlo, thi], InDomainTarget, worst.MarkedShare, worst.Set, FarTarget, met, summary),
         };
