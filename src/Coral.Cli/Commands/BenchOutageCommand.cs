@@ -61,7 +61,7 @@ public static class BenchOutageCommand
             AtomicFile.WriteAllText(outPath, Json.Serialize(new
             {
                 command = "coral " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), finishedUtc = DateTime.UtcNow.ToString("O"),
-                load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : null,
+                load = MachineLoad.Line(),
                 verdict = new { allOk = results.All(r => r.Ok), drills = results.Count },
                 drills = results,
             }));

@@ -71,7 +71,7 @@ public static class BenchPipelineCommand
             if (par < 1) throw new ArgumentException($"--scoring-parallelism {par} must be at least 1");
             bool ltg = parse.GetValue(generator) == "ltg";
             string outPath = parse.GetValue(output)!;
-            string loadAtStart = LoadAverage();
+            string loadAtStart = MachineLoad.Averages();
             // Inputs first, models next, storage last: none of that is in the measured latency.
             var test = Coral.Data.FashionMnist.Load(Coral.Data.FashionMnist.Split.Test);
             if (n > test.Count) throw new ArgumentException($"--count {n} is more than the {test.Count} Fashion-MNIST test images");
@@ -130,7 +130,7 @@ public static class BenchPipelineCommand
             var problems = result.Problems;
             var latencies = result.Latencies;
             double span = result.Span.TotalSeconds;
-            string loadAtEnd = LoadAverage();
+            string loadAtEnd = MachineLoad.Averages();
 
             var counts = new Table().AddColumns("inputs", "records", "scored", "flagged", "rejected", "failed", "batches (complete)", "images", "queue", "poison");
             counts.AddRow($"{audit.Incoming}", $"{audit.Records.Count}", $"{audit.Scored}", $"{audit.Flagged}", $"{audit.Rejected}", $"{audit.Failed}",
@@ -188,9 +188,4 @@ public static class BenchPipelineCommand
 
     private static string Shorten(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
 
-    private static string LoadAverage()
-    {
-        try { return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
-        catch (IOException) { return "n/a"; }
-    }
 }

@@ -25,7 +25,7 @@ public static class EvalDomainCommand
         {
             string outPath = OutputPaths.File(parse.GetValue(output)!, "--out");
             string modelPath = parse.GetValue(model)!;
-            string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
+            string load = MachineLoad.Line() ?? "n/a";
             using var bundle = ClassifierBundle.Load(modelPath);
             var ds = DataSource.Load(data.Read(parse, bundle.Card.Seed));
             var report = DomainEvaluation.Run(bundle, ds.Test, parse.GetValue(perSet)) with

@@ -149,9 +149,17 @@ public sealed class ClassifierBundle : IDisposable
         var calibration = contents.Meta["calibration"] is JsonObject ? contents.Meta.Get<Calibration>("calibration", file) : null;
         var card = contents.Meta.Get<ModelCard>("card", file);
 
+        FeatureDistance? domain = null;
+        if (contents.Tensors.TryGetValue(DomainMeans, out var means) && contents.Tensors.TryGetValue(DomainWhiten, out var whiten))
+        {
+            int dim = config.DomainFeatureDim;
+            if (!means.Shape.SequenceEqual([config.NumClasses, (long)dim]) || !whiten.Shape.SequenceEqual([(long)dim, dim]))
+                throw new CheckpointMismatchException(file, $"feature-distance tensors [{string.Join(",", means.Shape)}] and [{string.Join(",", whiten.Shape)}] do not fit {config.NumClasses} classes of {dim} features");
+            domain = new FeatureDistance(config.NumClasses, dim, means.Data, whiten.Data);
+        }
+
         var members = new List<SmallCnn>();
         EpistemicHead? head = null;
-        FeatureDistance? loadedDomain;
         try
         {
             for (int i = 0; i < k; i++)
@@ -165,15 +173,6 @@ public sealed class ClassifierBundle : IDisposable
                 head = new EpistemicHead(config.FeatureDim, config.NumClasses, hidden);
                 TensorFile.LoadInto(contents, head, "head.");
             }
-            FeatureDistance? domain = null;
-            if (contents.Tensors.TryGetValue(DomainMeans, out var means) && contents.Tensors.TryGetValue(DomainWhiten, out var whiten))
-            {
-                int dim = config.DomainFeatureDim;
-                if (!means.Shape.SequenceEqual([config.NumClasses, (long)dim]) || !whiten.Shape.SequenceEqual([(long)dim, dim]))
-                    throw new CheckpointMismatchException(file, $"feature-distance tensors [{string.Join(",", means.Shape)}] and [{string.Join(",", whiten.Shape)}] do not fit {config.NumClasses} classes of {dim} features");
-                domain = new FeatureDistance(config.NumClasses, dim, means.Data, whiten.Data);
-            }
-            loadedDomain = domain;
             var extra = contents.Tensors.Keys.Where(n => n is not (DomainMeans or DomainWhiten)).Where(n => !(n.StartsWith("head.", StringComparison.Ordinal) && head is not null)
                 && !Enumerable.Range(0, k).Any(i => n.StartsWith($"member{i}.", StringComparison.Ordinal))).ToList();
             if (extra.Count > 0) throw new CheckpointMismatchException(file, $"unexpected tensors [{string.Join(", ", extra.Take(5))}]");
@@ -184,7 +183,7 @@ public sealed class ClassifierBundle : IDisposable
             head?.Dispose();
             throw;
         }
-        return new ClassifierBundle(config, classNames, members, head, calibration, card) { Domain = loadedDomain };
+        return new ClassifierBundle(config, classNames, members, head, calibration, card) { Domain = domain };
     }
 
     private const string DomainMeans = "domain.means", DomainWhiten = "domain.whiten";

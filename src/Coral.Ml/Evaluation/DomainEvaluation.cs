@@ -61,10 +61,10 @@ public static class DomainEvaluation
             var r = BatchInference.Run(bundle, images);
             int marked = r.Signals[SignalKind.FeatureDistance].Count(v => v > threshold);
             var aurocs = new Dictionary<string, double[]>();
+            var positive = Enumerable.Repeat(false, test.Count).Concat(Enumerable.Repeat(true, n)).ToArray();
             foreach (var (kind, values) in r.Signals)
             {
                 var scores = real.Signals[kind].Concat(values).ToArray();
-                var positive = Enumerable.Repeat(false, test.Count).Concat(Enumerable.Repeat(true, n)).ToArray();
                 double a = Auroc.Compute(scores, positive);
                 var (lo, hi) = Auroc.Interval(a, n, test.Count);
                 aurocs[LongtailSignals.NameOf(kind)] = [a, lo, hi];

@@ -1,3 +1,4 @@
+using Coral.Ml.Common;
 using System.Diagnostics;
 using Coral.Imaging;
 using Coral.Ml.Classification;
@@ -54,7 +55,7 @@ public static class ScoreBenchmark
     {
         log ??= _ => { };
         TorchRuntime.EnsureLoaded();
-        string load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
+        string load = MachineLoad.Line() ?? "n/a";
         double roof = MatmulGflops();
         log($"matmul 1024x1024 float32: {roof:F1} GFLOP/s");
         double headFlops = bundle.Head is { } h ? 2.0 * ((h.FeatureDim + h.NumClasses) * h.Hidden + h.Hidden) : 0;

@@ -55,49 +55,27 @@ public sealed class Energy(ClassifierBundle bundle) : LogitSignal(bundle, Signal
     protected override Tensor FromLogits(Tensor logits) => SignalMath.Energy(logits);
 }
 
-/// <summary>The epistemic head: one forward pass of member 0 plus the head's MLP.</summary>
-public sealed class EpistemicHeadSignal : ILongtailSignal
+/// <summary>A signal read from member 0's one-pass outputs (<see cref="LongtailSignals.FromOutputs"/>), so guidance and scoring compute it the same way.</summary>
+public abstract class MemberZeroSignal(ClassifierBundle bundle, SignalKind kind) : ILongtailSignal
 {
-    private readonly ClassifierBundle bundle;
-
-    public EpistemicHeadSignal(ClassifierBundle bundle)
-    {
-        if (bundle.Head is null) throw new InvalidOperationException("this bundle has no epistemic head");
-        this.bundle = bundle;
-    }
-
     public string Name => LongtailSignals.NameOf(Kind);
-    public SignalKind Kind => SignalKind.EpistemicHead;
+    public SignalKind Kind => kind;
 
     public Tensor Compute(Tensor images)
     {
         using var scope = NewDisposeScope();
         using var o = bundle.Forward(images, allMembers: false);
-        return bundle.HeadScore(o.Features, o.Logits).MoveToOuterDisposeScope();
+        return LongtailSignals.FromOutputs(kind, bundle, o).MoveToOuterDisposeScope();
     }
 }
+
+/// <summary>The epistemic head: one forward pass of member 0 plus the head's MLP.</summary>
+public sealed class EpistemicHeadSignal(ClassifierBundle bundle) : MemberZeroSignal(
+    bundle.Head is null ? throw new InvalidOperationException("this bundle has no epistemic head") : bundle, SignalKind.EpistemicHead);
 
 /// <summary>Distance from the training data in member 0's feature space (<see cref="Signals.FeatureDistance"/>).</summary>
-public sealed class FeatureDistanceSignal : ILongtailSignal
-{
-    private readonly ClassifierBundle bundle;
-
-    public FeatureDistanceSignal(ClassifierBundle bundle)
-    {
-        if (bundle.Domain is null) throw new InvalidOperationException("this bundle has no feature-distance model (fit one with coral calibrate)");
-        this.bundle = bundle;
-    }
-
-    public string Name => LongtailSignals.NameOf(Kind);
-    public SignalKind Kind => SignalKind.FeatureDistance;
-
-    public Tensor Compute(Tensor images)
-    {
-        using var scope = NewDisposeScope();
-        using var o = bundle.Forward(images, allMembers: false);
-        return LongtailSignals.FeatureDistanceOf(bundle, o.DomainFeatures).MoveToOuterDisposeScope();
-    }
-}
+public sealed class FeatureDistanceSignal(ClassifierBundle bundle) : MemberZeroSignal(
+    bundle.Domain is null ? throw new InvalidOperationException("this bundle has no feature-distance model (fit one with coral calibrate)") : bundle, SignalKind.FeatureDistance);
 
 /// <summary>Creates signals by kind or name.</summary>
 public static class LongtailSignals
