@@ -8,7 +8,7 @@ namespace Coral.Pipeline.Models;
 /// <summary>
 /// <see cref="IImageScorer"/> over the exported scoring graph (scorer.onnx beside the checkpoint) in ONNX Runtime:
 /// the same prediction and signals as <see cref="ClassifierImageScorer"/> (tested within 1e-4), without libtorch and
-/// safe for concurrent calls. Decode errors become <see cref="ImageRejectedException"/> (permanent).
+/// safe for concurrent calls; <see cref="ScoreBatch"/> scores many images in one forward pass. Decode errors become <see cref="ImageRejectedException"/> (permanent).
 /// </summary>
 public sealed class OnnxImageScorer : IImageScorer, IDisposable
 {
@@ -40,7 +40,13 @@ public sealed class OnnxImageScorer : IImageScorer, IDisposable
     public string ModelVersion { get; }
     public double? RecommendedThreshold { get; }
 
-    public ImageScore Score(ReadOnlyMemory<byte> image, string sourceName, CancellationToken ct)
+    public ImageScore Score(ReadOnlyMemory<byte> image, string sourceName, CancellationToken ct) =>
+        ScoreBatch([Prepare(image, sourceName, ct)], ct)[0];
+
+    /// <summary>What <see cref="Prepare"/> hands to <see cref="ScoreBatch"/>: the fitted input and what fitting it found.</summary>
+    private sealed record Fitted(ImageTensor Tensor, string? Conversion, IReadOnlyList<string> OutOfDomain);
+
+    public PreparedImage Prepare(ReadOnlyMemory<byte> image, string sourceName, CancellationToken ct)
     {
         ImageTensor decoded;
         ImageInfo original;
@@ -53,23 +59,40 @@ public sealed class OnnxImageScorer : IImageScorer, IDisposable
         catch (ImageDecodeException e) { throw new ImageRejectedException(sourceName, e.Problem, e); }
         ct.ThrowIfCancellationRequested();
         var (tensor, conversion, outOfDomain) = InputDomain.Fit(original, decoded, _model.Channels);
-        var o = _model.Run([tensor]);
-        if (o.Signals.TryGetValue(OutOfDomainMark.Signal, out var distance) && OutOfDomainMark.Reason(distance[0], _model.OutOfDomainThreshold) is { } unfamiliar)
-            outOfDomain = [.. outOfDomain, unfamiliar];
-        var probabilities = Softmax(o.Logits);
-        int predicted = Array.IndexOf(probabilities, probabilities.Max());
-        return new ImageScore(predicted, _model.ClassNames[predicted], probabilities, _model.ClassNames, _signal, o.Signals[_signal][0])
-        {
-            Conversion = conversion, OutOfDomain = outOfDomain,
-        };
+        return new PreparedImage(sourceName, new Fitted(tensor, conversion, outOfDomain));
     }
 
-    private static float[] Softmax(float[] logits)
+    public IReadOnlyList<ImageScore> ScoreBatch(IReadOnlyList<PreparedImage> images, CancellationToken ct)
     {
-        float max = logits.Max();
-        var e = logits.Select(v => MathF.Exp(v - max)).ToArray();
-        float sum = e.Sum();
-        return [.. e.Select(v => v / sum)];
+        var fitted = images.Select(p => p.Input as Fitted
+            ?? throw new ArgumentException($"{p.SourceName} was prepared by another scorer", nameof(images))).ToList();
+        var o = _model.Run([.. fitted.Select(f => f.Tensor)]);
+        o.Signals.TryGetValue(OutOfDomainMark.Signal, out var distances);
+        var scores = new ImageScore[fitted.Count];
+        for (int i = 0; i < fitted.Count; i++)
+        {
+            var outOfDomain = fitted[i].OutOfDomain;
+            if (distances is not null && OutOfDomainMark.Reason(distances[i], _model.OutOfDomainThreshold) is { } unfamiliar)
+                outOfDomain = [.. outOfDomain, unfamiliar];
+            var probabilities = Softmax(o.Logits.AsSpan(i * o.NumClasses, o.NumClasses));
+            int predicted = Array.IndexOf(probabilities, probabilities.Max());
+            scores[i] = new ImageScore(predicted, _model.ClassNames[predicted], probabilities, _model.ClassNames, _signal, o.Signals[_signal][i])
+            {
+                Conversion = fitted[i].Conversion, OutOfDomain = outOfDomain,
+            };
+        }
+        return scores;
+    }
+
+    private static float[] Softmax(ReadOnlySpan<float> logits)
+    {
+        var e = new float[logits.Length];
+        float max = float.NegativeInfinity;
+        foreach (var v in logits) max = MathF.Max(max, v);
+        float sum = 0;
+        for (int k = 0; k < e.Length; k++) sum += e[k] = MathF.Exp(logits[k] - max);
+        for (int k = 0; k < e.Length; k++) e[k] /= sum;
+        return e;
     }
 
     public void Dispose() => _model.Dispose();

@@ -56,8 +56,10 @@ public static class PipelineServices
             sp.GetRequiredService<IOptions<StorageOptions>>().Value.NamePrefix));
 
         services.TryAddSingleton<ILongtailIntrospector>(NoIntrospection.Instance);
-        services.AddSingleton(sp => new ScoreHandler(sp.GetRequiredService<PipelineStorage>(), sp.GetRequiredService<IImageScorer>(),
-            sp.GetRequiredService<IOptions<ScoringOptions>>().Value, sp.GetRequiredService<ILogger<ScoreHandler>>()));
+        // One batcher per process: concurrent invocations (Functions) and concurrent blobs (local host) share its forward passes.
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<ScoringOptions>>().Value.CreateBatcher(sp.GetRequiredService<IImageScorer>()));
+        services.AddSingleton(sp => new ScoreHandler(sp.GetRequiredService<PipelineStorage>(), sp.GetRequiredService<ScoringBatcher>(),
+            sp.GetRequiredService<IImageScorer>(), sp.GetRequiredService<IOptions<ScoringOptions>>().Value, sp.GetRequiredService<ILogger<ScoreHandler>>()));
         services.AddSingleton(sp => new GenerateHandler(sp.GetRequiredService<PipelineStorage>(), sp.GetRequiredService<ILongtailBatchGenerator>(),
             sp.GetRequiredService<ILogger<GenerateHandler>>(), TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<GenerationOptions>>().Value.JobLeaseSeconds),
             sp.GetRequiredService<ILongtailIntrospector>()));

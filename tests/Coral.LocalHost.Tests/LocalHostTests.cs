@@ -50,7 +50,7 @@ public class LocalHostTests(AzuriteFixture azurite)
         flagged.Should().HaveCount(3);
         (await NamesAsync(s.Manifests)).Where(n => n.EndsWith(".json")).Should().BeEquivalentTo(flagged.Select(BlobPaths.Manifest));
         (await NamesAsync(s.Synthetic)).Should().HaveCount(flagged.Count * 2);
-        (await NamesAsync(s.Receipts, "scorer/")).Should().HaveCount(incoming.Count);
+        (await NamesAsync(s.Staging)).Where(n => !n.StartsWith(BlobPaths.LocksPrefix)).Should().BeEmpty("a score record is one create-only PUT, never staged");
         (await s.JobsPoison.PeekMessagesAsync(1)).Value.Should().BeEmpty();
     }
 
@@ -60,7 +60,8 @@ public class LocalHostTests(AzuriteFixture azurite)
         var s = await PipelineTestStorage.CreateAsync(azurite);
         await s.Incoming.GetBlobClient("always-fails.png").UploadAsync(BinaryData.FromBytes(TestPngs.Make(5)));
         var scorer = new FakeImageScorer { FailuresBeforeSuccess = int.MaxValue };
-        var scanner = new BlobScanner(s, new ScoreHandler(s, scorer, new ScoringOptions(), NullLogger<ScoreHandler>.Instance), NullLogger.Instance);
+        var scanner = new BlobScanner(s, new ScoreHandler(s, scorer, new ScoringOptions(), NullLogger<ScoreHandler>.Instance), NullLogger.Instance,
+            retryDelay: TimeSpan.Zero);
 
         for (int i = 0; i < 5; i++) await scanner.ScanOnceAsync(default);
         (await scanner.ScanOnceAsync(default)).Should().Be(0, "given up and recorded: not retried forever");
@@ -70,5 +71,69 @@ public class LocalHostTests(AzuriteFixture azurite)
         var record = PipelineJson.Deserialize<ScoreRecord>((await s.Scores.GetBlobClient(name).DownloadContentAsync()).Value.Content, name);
         record.Outcome.Should().Be(ScoreOutcome.Failed);
         record.Reason.Should().Contain("failed 5 times").And.Contain("transient scorer failure");
+    }
+}
+
+/// <summary>The scanner lists again while blobs are scored, and a failed blob waits before it is retried.</summary>
+[Collection(AzuriteCollection.Name)]
+public class BlobScannerTests(AzuriteFixture azurite)
+{
+    /// <summary>Holds every Score call until released.</summary>
+    private sealed class GatedScorer : IImageScorer
+    {
+        private readonly FakeImageScorer inner = new();
+        public readonly TaskCompletionSource Release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public int Entered;
+        public string ModelVersion => inner.ModelVersion;
+        public double? RecommendedThreshold => inner.RecommendedThreshold;
+        public ImageScore Score(ReadOnlyMemory<byte> image, string sourceName, CancellationToken ct)
+        {
+            Interlocked.Increment(ref Entered);
+            Release.Task.Wait(ct);
+            return inner.Score(image, sourceName, ct);
+        }
+    }
+
+    [Fact]
+    public async Task A_listing_starts_new_blobs_while_earlier_ones_are_still_being_scored()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        await s.Incoming.GetBlobClient("first.png").UploadAsync(BinaryData.FromBytes(TestPngs.Make(1)));
+        var scorer = new GatedScorer();
+        var scanner = new BlobScanner(s, new ScoreHandler(s, scorer, new ScoringOptions { BatchWaitMilliseconds = 0 }, NullLogger<ScoreHandler>.Instance),
+            NullLogger.Instance);
+
+        (await scanner.ListOnceAsync(default)).Should().Be(1);
+        await PipelineTestStorage.WaitUntilAsync(() => Task.FromResult(scorer.Entered == 1), TimeSpan.FromSeconds(30), "the first blob to reach the scorer");
+        await s.Incoming.GetBlobClient("second.png").UploadAsync(BinaryData.FromBytes(TestPngs.Make(2)));
+        (await scanner.ListOnceAsync(default)).Should().Be(1, "the second blob starts although the first is unfinished; the first is not started twice");
+        scanner.InFlight.Should().Be(2);
+
+        scorer.Release.SetResult();
+        await scanner.DrainAsync();
+        (await NamesAsync(s.Scores)).Should().HaveCount(2);
+        (await scanner.ListOnceAsync(default)).Should().Be(0, "both have their record, which is the receipt");
+    }
+
+    [Fact]
+    public async Task A_failed_blob_waits_for_its_retry_and_a_restarted_scanner_reads_the_records()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        await s.Incoming.GetBlobClient("flaky.png").UploadAsync(BinaryData.FromBytes(TestPngs.Make(3)));
+        var scorer = new FakeImageScorer { FailuresBeforeSuccess = 1 };
+        var handler = new ScoreHandler(s, scorer, new ScoringOptions(), NullLogger<ScoreHandler>.Instance);
+        var scanner = new BlobScanner(s, handler, NullLogger.Instance, retryDelay: TimeSpan.FromSeconds(2));
+
+        (await scanner.ScanOnceAsync(default)).Should().Be(1);
+        scanner.AwaitingRetry.Should().Be(1);
+        (await scanner.ScanOnceAsync(default)).Should().Be(0, "the retry is not due yet");
+        await Task.Delay(2200);
+        (await scanner.ScanOnceAsync(default)).Should().Be(1);
+        scorer.Calls.Should().Be(2);
+        (await NamesAsync(s.Scores)).Should().ContainSingle();
+
+        var restarted = new BlobScanner(s, handler, NullLogger.Instance);
+        (await restarted.ScanOnceAsync(default)).Should().Be(0, "the record under scores/ says the version is done");
+        restarted.Processed.Should().Be(1);
     }
 }

@@ -30,6 +30,35 @@ public class OnnxImageScorerTests
     }
 
     [Fact]
+    public void One_forward_pass_over_a_batch_gives_each_image_what_scoring_it_alone_gives()
+    {
+        using var onnx = OnnxImageScorer.Load(ModelPaths.Resolve(Defaults.ClassifierPath), Defaults.MaxInputBytes);
+        IImageScorer scorer = onnx;
+        var test = FashionMnist.Load(FashionMnist.Split.Test);
+        var pngs = Enumerable.Range(0, 40).Select(i => ImageCodec.EncodePng(test.Tensor(i * 211))).ToList();
+        // A colour image and a noise image in the same batch: their out-of-domain notes must stay their own.
+        var rgb = new ImageTensor([.. Enumerable.Range(0, 3 * 28 * 28).Select(k => k < 784 ? 0.9f : 0.1f)], 3, 28, 28);
+        var noise = new ImageTensor([.. Enumerable.Range(0, 784).Select(k => (float)new Random(k).NextDouble())], 1, 28, 28);
+        pngs.Insert(5, ImageCodec.EncodePng(rgb));
+        pngs.Insert(17, ImageCodec.EncodePng(noise));
+
+        var batch = scorer.ScoreBatch([.. pngs.Select((p, i) => scorer.Prepare(p, $"b{i}.png", default))], default);
+
+        batch.Should().HaveCount(pngs.Count);
+        for (int i = 0; i < pngs.Count; i++)
+        {
+            var alone = onnx.Score(pngs[i], $"b{i}.png", default);
+            batch[i].PredictedClass.Should().Be(alone.PredictedClass);
+            batch[i].Signal.Should().BeApproximately(alone.Signal, 1e-5);
+            batch[i].Probabilities.Zip(alone.Probabilities).Should().OnlyContain(p => Math.Abs(p.First - p.Second) < 1e-5);
+            batch[i].OutOfDomain.Should().Equal(alone.OutOfDomain);
+            batch[i].Conversion.Should().Be(alone.Conversion);
+        }
+        batch[5].OutOfDomain.Should().Contain(r => r.Contains("colour"));
+        batch[17].OutOfDomain.Should().Contain(r => r.Contains("feature distance"));
+    }
+
+    [Fact]
     public void Noise_is_marked_out_of_domain_by_both_scorers_and_real_images_almost_never()
     {
         string bundle = ModelPaths.Resolve(Defaults.ClassifierPath);

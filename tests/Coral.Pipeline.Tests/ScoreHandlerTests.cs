@@ -101,10 +101,126 @@ public class ScoreHandlerTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_listed_blob_over_the_size_limit_is_recorded_without_a_GET()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        await s.Incoming.GetBlobClient("listed-huge.png").UploadAsync(BinaryData.FromBytes(new byte[4096]));
+        var (counted, log) = Counted(s, azurite);
+
+        var result = await Handler(counted, options: new ScoringOptions { MaxInputBytes = 1024 })
+            .HandleAsync(counted.Incoming.GetBlobClient("listed-huge.png"), await ListedAsync(s, "listed-huge.png"), null, default);
+
+        result!.Record.ErrorType.Should().Be(ScoreHandler.TooLargeErrorType);
+        log.Requests.Should().ContainSingle().Which.Should().StartWith("PUT ");
+    }
+
+    [Fact]
     public async Task Deleted_blob_is_nothing_to_do()
     {
         var s = await PipelineTestStorage.CreateAsync(azurite);
         (await Handler(s).HandleAsync(s.Incoming.GetBlobClient("gone.png"), default)).Should().BeNull();
+    }
+
+    /// <summary>Counts the storage requests a client sends (method and path).</summary>
+    private sealed class RequestLog : Azure.Core.Pipeline.HttpPipelineSynchronousPolicy
+    {
+        public readonly System.Collections.Concurrent.ConcurrentQueue<string> Requests = new();
+        public override void OnSendingRequest(Azure.Core.HttpMessage message) =>
+            Requests.Enqueue($"{message.Request.Method} {message.Request.Uri.Path.TrimStart('/').Split('/', 2)[1]}");
+    }
+
+    private static (PipelineStorage Storage, RequestLog Log) Counted(PipelineStorage s, AzuriteFixture azurite)
+    {
+        var log = new RequestLog();
+        var options = new Azure.Storage.Blobs.BlobClientOptions();
+        options.AddPolicy(log, Azure.Core.HttpPipelinePosition.PerCall);
+        return (new PipelineStorage(new Azure.Storage.Blobs.BlobServiceClient(azurite.ConnectionString, options), s.QueueService, s.Prefix), log);
+    }
+
+    private static async Task<ListedBlob> ListedAsync(PipelineStorage s, string name)
+    {
+        await foreach (var item in s.Incoming.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, name, default))
+            if (item.Name == name) return new ListedBlob(item.Properties.ETag!.Value, item.Properties.ContentLength!.Value);
+        throw new InvalidOperationException($"{name} not listed");
+    }
+
+    [Fact]
+    public async Task A_listed_blob_costs_two_requests_a_GET_and_a_create_only_PUT_and_a_duplicate_reads_the_record_only_then()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        await s.Incoming.GetBlobClient("cam/ok-1.png").UploadAsync(BinaryData.FromBytes(TestPngs.Make(7)));
+        var listed = await ListedAsync(s, "cam/ok-1.png");
+        var (counted, log) = Counted(s, azurite);
+        var handler = Handler(counted);
+
+        var first = await handler.HandleAsync(counted.Incoming.GetBlobClient("cam/ok-1.png"), listed, null, default);
+
+        first!.AlreadyScored.Should().BeFalse();
+        log.Requests.Should().Equal($"GET {s.Incoming.Name}/cam/ok-1.png", $"PUT {s.Scores.Name}/{first.Record.JobId}.json");
+        log.Requests.Clear();
+
+        var again = await handler.HandleAsync(counted.Incoming.GetBlobClient("cam/ok-1.png"), listed, null, default);
+
+        again!.AlreadyScored.Should().BeTrue();
+        again.Record.ScoredAt.Should().Be(first.Record.ScoredAt, "the committed record is the one returned");
+        log.Requests.Should().Equal($"GET {s.Incoming.Name}/cam/ok-1.png", $"PUT {s.Scores.Name}/{first.Record.JobId}.json",
+            $"GET {s.Scores.Name}/{first.Record.JobId}.json");
+        (await CountAsync(s.Scores)).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Without_a_listing_the_blob_still_costs_two_requests_and_the_GET_gives_the_ETag()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        var plain = s.Incoming.GetBlobClient("trigger.png");
+        await plain.UploadAsync(BinaryData.FromBytes(TestPngs.Make(8)));
+        var (counted, log) = Counted(s, azurite);
+
+        var result = await Handler(counted).HandleAsync(counted.Incoming.GetBlobClient("trigger.png"), default);
+
+        log.Requests.Should().HaveCount(2);
+        result!.Record.Source.ETag.Should().Be(JobIds.NormalizeEtag((await plain.GetPropertiesAsync()).Value.ETag.ToString()));
+    }
+
+    [Fact]
+    public async Task A_listed_version_that_was_overwritten_is_not_scored_and_the_new_version_gets_its_own_record()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        var blob = s.Incoming.GetBlobClient("changing.png");
+        await blob.UploadAsync(BinaryData.FromBytes(TestPngs.Make(9)));
+        var stale = await ListedAsync(s, "changing.png");
+        await blob.UploadAsync(BinaryData.FromBytes(TestPngs.Make(10)), overwrite: true);
+
+        (await Handler(s).HandleAsync(blob, stale, null, default)).Should().BeNull("the GET is If-Match the listed ETag");
+        (await CountAsync(s.Scores)).Should().Be(0);
+
+        var fresh = await Handler(s).HandleAsync(blob, await ListedAsync(s, "changing.png"), null, default);
+        fresh!.Record.Source.ETag.Should().Be(JobIds.NormalizeEtag((await blob.GetPropertiesAsync()).Value.ETag.ToString()));
+        (await CountAsync(s.Scores)).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task The_job_is_handed_over_before_the_record_is_written_so_a_crash_between_loses_nothing()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        var blob = s.Incoming.GetBlobClient("flag-before.png");
+        await blob.UploadAsync(BinaryData.FromBytes(TestPngs.Make(11)));
+        var handler = Handler(s);
+        bool recordExistedAtHandover = true;
+
+        await FluentActions.Awaiting(() => handler.HandleAsync(blob, null, (_, _) => throw new IOException("host died (injected)"), default))
+            .Should().ThrowAsync<IOException>();
+        (await CountAsync(s.Scores)).Should().Be(0, "no record yet: the next scan scores it again");
+
+        var result = await handler.HandleAsync(blob, null, async (r, ct) =>
+        {
+            r.JobMessage.Should().NotBeNull();
+            recordExistedAtHandover = await handler.TryReadRecordAsync(r.Record.JobId, ct) is not null;
+        }, default);
+
+        recordExistedAtHandover.Should().BeFalse();
+        result!.Record.Outcome.Should().Be(ScoreOutcome.Flagged);
+        (await CountAsync(s.Scores)).Should().Be(1);
     }
 
     [Fact]

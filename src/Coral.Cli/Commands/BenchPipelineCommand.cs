@@ -52,7 +52,7 @@ public static class BenchPipelineCommand
         var threshold = new Option<double?>("--threshold") { Description = "flag threshold (default: the classifier's calibrated one)" };
         var classifier = new Option<string>("--classifier") { Description = "classifier bundle folder or .ckpt", DefaultValueFactory = _ => Defaults.ClassifierPath };
         var diffusion = new Option<string>("--diffusion") { Description = "diffusion model folder", DefaultValueFactory = _ => Defaults.DiffusionPath };
-        var parallelism = new Option<int>("--scoring-parallelism") { Description = "blobs scored at once (as coral serve)", DefaultValueFactory = _ => 2 };
+        var parallelism = new Option<int>("--scoring-parallelism") { Description = "blobs downloaded and decoded at once (as coral serve)", DefaultValueFactory = _ => Defaults.ScorerConcurrency };
         var connection = ServeCommand.ConnectionOption();
         var timeout = new Option<int>("--timeout-minutes") { Description = "give up (and fail) after this long", DefaultValueFactory = _ => 30 };
         var output = new Option<string>("--out") { Description = "JSON report (a .log with the host's log lines is written next to it)", DefaultValueFactory = _ => "runs/bench-pipeline.json" };

@@ -18,7 +18,7 @@ public sealed record PoisonSummary(string MessageId, long DequeueCount, string R
 
 /// <summary>
 /// Reads a finished run back from storage and checks the at-least-once invariants: every incoming blob version
-/// has exactly one score record (and one receipt); every flagged input has exactly one manifest whose batch is
+/// has exactly one score record (which is also its receipt); every flagged input has exactly one manifest whose batch is
 /// complete (the synthetic images are exactly the manifest's, with matching hashes); nothing is left on the job
 /// queue; nothing exists without its input. Used by `coral bench pipeline` and the fault and crash tests.
 /// </summary>
@@ -80,10 +80,6 @@ public sealed record PipelineAudit(
         }
         foreach (var g in records.GroupBy(r => (r.Source.Name, r.Source.ETag)).Where(g => g.Count() > 1))
             problems.Add(new("duplicate", g.Key.Name, $"{g.Count()} records for one blob version"));
-
-        var receipts = (await NamesAsync(s.Receipts, BlobPaths.ScorerReceiptsPrefix, ct)).Select(n => n[BlobPaths.ScorerReceiptsPrefix.Length..]).ToHashSet();
-        foreach (var (jobId, name) in inputNames)
-            if (!receipts.Contains(jobId)) problems.Add(new("no-receipt", name, "scored but never receipted: would be rescored"));
 
         // Batches: the manifest is the commit point; its images must be exactly what synthetic/<jobId>/ holds.
         var manifestNames = await NamesAsync(s.Manifests, null, ct);

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs;
-using Azure;
 using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Names;
 using Coral.Pipeline.Scoring;
@@ -11,97 +11,166 @@ using Microsoft.Extensions.Logging;
 namespace Coral.LocalHost.Serving;
 
 /// <summary>
-/// Local stand-in for the Functions blob trigger: lists incoming/, and for every blob version (name + ETag)
-/// without a receipt runs the scorer, sends its job message, then writes the receipt (as the host does in
-/// azure-webjobs-hosts/blobreceipts). Transient failures are retried on later scans; after
-/// <see cref="Defaults.BlobPoisonThreshold"/> tries the blob gets a "failed" record with the reason, so
-/// nothing is retried forever and nothing is lost.
+/// Local stand-in for the Functions blob trigger. Each listing of incoming/ starts every blob version (name + ETag)
+/// that has no score record and is not already in flight, and returns without waiting for them: up to
+/// <c>concurrency</c> blobs download and decode at once and share the scorer's batches, while the next listing
+/// already sees new arrivals. The score record is the receipt (its name is derived from name + ETag), so a
+/// restarted scanner reads the set of recorded versions from one listing of scores/. A flagged blob's job message
+/// is sent before its record is written: a crash in between re-scores and re-sends (the generator dedupes) instead
+/// of losing the job. Failures are retried with a growing delay; after <see cref="Defaults.BlobPoisonThreshold"/>
+/// tries the blob gets a "failed" record with the reason, so nothing is retried forever and nothing is lost.
 /// </summary>
-public sealed class BlobScanner(PipelineStorage storage, ScoreHandler scorer, ILogger logger, int maxParallelism = 2)
+public sealed class BlobScanner
 {
+    private readonly PipelineStorage _storage;
+    private readonly ScoreHandler _scorer;
+    private readonly ILogger _logger;
+    private readonly TimeSpan _retryDelay;
+    private readonly SemaphoreSlim _slots;
     private readonly ConcurrentDictionary<string, byte> _done = new();
-    private readonly ConcurrentDictionary<string, int> _failures = new();
-    private bool _receiptsLoaded;
+    private readonly ConcurrentDictionary<string, Task> _inFlight = new();
+    private readonly ConcurrentDictionary<string, (int Failures, DateTimeOffset RetryAt)> _failures = new();
+    private bool _recordsLoaded;
+
+    /// <param name="concurrency">Blobs downloaded and decoded at once; they fill the scorer's batches.</param>
+    /// <param name="retryDelay">Wait before the first retry of a failed blob; it doubles with every failure (at most 30 s).</param>
+    public BlobScanner(PipelineStorage storage, ScoreHandler scorer, ILogger logger, int concurrency = Defaults.ScorerConcurrency, TimeSpan? retryDelay = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(concurrency, 1);
+        _storage = storage;
+        _scorer = scorer;
+        _logger = logger;
+        _slots = new SemaphoreSlim(concurrency, concurrency);
+        _retryDelay = retryDelay ?? TimeSpan.FromSeconds(1);
+    }
 
     /// <summary>Error type of the record for a listed blob whose name the URL rewrites (dot segments).</summary>
     public const string UnaddressableBlobName = "UnaddressableBlobName";
 
+    /// <summary>Blob versions with a record (found at start or written since).</summary>
     public int Processed => _done.Count;
 
-    /// <summary>One pass over incoming/; returns how many blob versions it handled (0 = nothing new).</summary>
+    /// <summary>Blob versions started and not yet finished.</summary>
+    public int InFlight => _inFlight.Count;
+
+    /// <summary>Blob versions that failed and wait for their retry.</summary>
+    public int AwaitingRetry => _failures.Count;
+
+    /// <summary>How long the last listing of incoming/ took (the host spaces listings by it).</summary>
+    public TimeSpan LastListing { get; private set; }
+
+    /// <summary>One listing: starts every new blob version that is due and returns how many it started, without waiting for them.</summary>
+    public async Task<int> ListOnceAsync(CancellationToken ct) => (await StartNewAsync(ct)).Count;
+
+    /// <summary>One listing, then waits until every blob version it started is finished; returns how many it started.</summary>
     public async Task<int> ScanOnceAsync(CancellationToken ct)
     {
-        if (!_receiptsLoaded)
-        {
-            // One listing instead of one HEAD per blob per scan.
-            await foreach (var r in storage.Receipts.GetBlobsAsync(BlobTraits.None, BlobStates.None, BlobPaths.ScorerReceiptsPrefix, ct))
-                _done.TryAdd(r.Name[BlobPaths.ScorerReceiptsPrefix.Length..], 0);
-            _receiptsLoaded = true;
-        }
-        var todo = new List<BlobItem>();
-        await foreach (var item in storage.Incoming.GetBlobsAsync(cancellationToken: ct))
-        {
-            var etag = item.Properties.ETag?.ToString();
-            if (etag is null) continue;
-            if (!_done.ContainsKey(JobIds.Derive(item.Name, etag))) todo.Add(item);
-        }
-        await Parallel.ForEachAsync(todo, new ParallelOptions { MaxDegreeOfParallelism = maxParallelism, CancellationToken = ct },
-            async (item, token) => await HandleAsync(item, token));
-        return todo.Count;
+        var started = await StartNewAsync(ct);
+        await Task.WhenAll(started);
+        return started.Count;
     }
 
-    private async Task HandleAsync(BlobItem item, CancellationToken ct)
+    /// <summary>Waits until nothing is in flight.</summary>
+    public Task DrainAsync() => Task.WhenAll(_inFlight.Values);
+
+    private async Task<List<Task>> StartNewAsync(CancellationToken ct)
     {
-        string etag = JobIds.NormalizeEtag(item.Properties.ETag!.Value.ToString());
-        string jobId = JobIds.Derive(item.Name, etag);
+        if (!_recordsLoaded)
+        {
+            // One listing of the records instead of one request per blob per scan.
+            await foreach (var r in _storage.Scores.GetBlobsAsync(BlobTraits.None, BlobStates.None, null, ct))
+                if (BlobPaths.JobIdOfScoreRecord(r.Name) is { } id) _done.TryAdd(id, 0);
+            _recordsLoaded = true;
+        }
+        var clock = Stopwatch.StartNew();
+        var started = new List<Task>();
+        var now = DateTimeOffset.UtcNow;
+        await foreach (var item in _storage.Incoming.GetBlobsAsync(cancellationToken: ct))
+        {
+            if (item.Properties.ETag is not { } etag) continue;
+            string jobId = JobIds.Derive(item.Name, etag.ToString());
+            // In flight first: a run marks its version done before it leaves the in-flight set.
+            if (_inFlight.ContainsKey(jobId) || _done.ContainsKey(jobId)) continue;
+            if (_failures.TryGetValue(jobId, out var failed) && failed.RetryAt > now) continue;
+            var run = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!_inFlight.TryAdd(jobId, run.Task)) continue;
+            started.Add(run.Task);
+            _ = RunAsync(item, jobId, run, ct);
+        }
+        LastListing = clock.Elapsed;
+        return started;
+    }
+
+    private async Task RunAsync(BlobItem item, string jobId, TaskCompletionSource run, CancellationToken ct)
+    {
         try
         {
-            var client = storage.Incoming.GetBlobClient(item.Name);
+            await _slots.WaitAsync(ct);
+            try { await HandleAsync(item, jobId, ct); }
+            finally { _slots.Release(); }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+        catch (Exception e)
+        {
+            // Writing the failed record itself failed (storage down): the blob stays unrecorded and is tried again later.
+            _logger.LogWarning("Recording the failure of {Blob} failed, will retry: {Type}: {Message}", item.Name, e.GetType().Name, e.Message);
+        }
+        finally
+        {
+            _inFlight.TryRemove(jobId, out _);
+            run.TrySetResult();
+        }
+    }
+
+    private async Task HandleAsync(BlobItem item, string jobId, CancellationToken ct)
+    {
+        string etag = JobIds.NormalizeEtag(item.Properties.ETag!.Value.ToString());
+        try
+        {
+            var client = _storage.Incoming.GetBlobClient(item.Name);
             if (new BlobUriBuilder(client.Uri).BlobName != item.Name)
             {
                 // The URL normalises the name ("a/../b" → "b"), so this blob can never be read by name: without a
                 // record it would look "deleted" and be lost silently. (Azurite stores "a\..\b" as "a/../b".)
-                logger.LogWarning("Blob {Blob} cannot be addressed by its name (the URL resolves to {Resolved}); recording it as rejected",
+                _logger.LogWarning("Blob {Blob} cannot be addressed by its name (the URL resolves to {Resolved}); recording it as rejected",
                     item.Name, client.Name);
-                await scorer.RecordRejectedAsync(item.Name, etag, item.Properties.ContentLength ?? 0,
+                await _scorer.RecordRejectedAsync(item.Name, etag, item.Properties.ContentLength ?? 0,
                     $"blob name cannot be addressed: its URL resolves to '{client.Name}'", UnaddressableBlobName, ct);
-                await WriteReceiptAsync(jobId, item.Name, etag, ct);
+                Done(jobId);
                 return;
             }
-            var result = await scorer.HandleAsync(client, ct);
-            if (result is not null && result.Record.JobId == jobId && result.JobMessage is not null)
-            {
-                await storage.Jobs.SendMessageAsync(result.JobMessage, ct);
-                logger.LogInformation("Queued longtail job {JobId} for {Blob}", jobId, item.Name);
-            }
-            // result for another ETag: the blob changed since listing; that version has its own receipt.
-            if (result is null || result.Record.JobId == jobId) await WriteReceiptAsync(jobId, item.Name, etag, ct);
+            var listed = new ListedBlob(item.Properties.ETag!.Value, item.Properties.ContentLength ?? 0);
+            await _scorer.HandleAsync(client, listed, SendJobAsync, ct);
+            // Null: deleted or overwritten since the listing; a new version is listed under its own ETag.
+            Done(jobId);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { throw; }
         catch (Exception e)
         {
-            int n = _failures.AddOrUpdate(jobId, 1, (_, c) => c + 1);
+            var (n, _) = _failures.AddOrUpdate(jobId, (1, DateTimeOffset.MinValue), (_, f) => (f.Failures + 1, f.RetryAt));
             string reason = $"{e.GetType().Name}: {e.Message}";
             if (n < Defaults.BlobPoisonThreshold)
             {
-                logger.LogWarning("Scoring {Blob} failed (try {Try} of {Max}), will retry: {Reason}", item.Name, n, Defaults.BlobPoisonThreshold, reason);
+                var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, _retryDelay.TotalMilliseconds * (1 << (n - 1))));
+                _failures[jobId] = (n, DateTimeOffset.UtcNow + delay);
+                _logger.LogWarning("Scoring {Blob} failed (try {Try} of {Max}), will retry in {Delay}: {Reason}", item.Name, n, Defaults.BlobPoisonThreshold, delay, reason);
                 return;
             }
-            logger.LogError("Scoring {Blob} failed {Max} times; recording the failure: {Reason}", item.Name, n, reason);
-            await scorer.RecordFailureAsync(item.Name, etag, $"failed {n} times; last error: {reason}", e.GetType().Name, ct);
-            await WriteReceiptAsync(jobId, item.Name, etag, ct);
+            _logger.LogError("Scoring {Blob} failed {Max} times; recording the failure: {Reason}", item.Name, n, reason);
+            await _scorer.RecordFailureAsync(item.Name, etag, $"failed {n} times; last error: {reason}", e.GetType().Name, ct);
+            Done(jobId);
         }
     }
 
-    private async Task WriteReceiptAsync(string jobId, string name, string etag, CancellationToken ct)
+    private async Task SendJobAsync(ScoreResult result, CancellationToken ct)
     {
-        var receipt = storage.Receipts.GetBlobClient(BlobPaths.ScorerReceipt(jobId));
-        try
-        {
-            await receipt.UploadAsync(PipelineJson.Serialize(new { blob = name, etag, at = DateTimeOffset.UtcNow }),
-                new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } }, ct);
-        }
-        catch (RequestFailedException e) when (e.Status is 409 or 412) { }
+        if (result.JobMessage is not { } message) return;
+        await _storage.Jobs.SendMessageAsync(message, ct);
+        _logger.LogInformation("Queued longtail job {JobId} for {Blob}", result.Record.JobId, result.Record.Source.Name);
+    }
+
+    private void Done(string jobId)
+    {
         _done.TryAdd(jobId, 0);
         _failures.TryRemove(jobId, out _);
     }

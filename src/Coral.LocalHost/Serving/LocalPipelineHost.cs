@@ -1,5 +1,6 @@
 using Coral.Pipeline.Contracts;
 using Coral.Pipeline.Generation;
+using Coral.Pipeline.Names;
 using Coral.Pipeline.Scoring;
 using Coral.Pipeline.Storage;
 using Microsoft.Extensions.Logging;
@@ -8,11 +9,15 @@ namespace Coral.LocalHost.Serving;
 
 public sealed record LocalHostOptions
 {
+    /// <summary>Wait between listings of incoming/ while nothing is new or in flight.</summary>
     public TimeSpan ScanInterval { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>Shortest wait between listings while blobs arrive (a listing is spaced by twice its own time, at least this).</summary>
+    public TimeSpan BusyScanInterval { get; init; } = TimeSpan.FromMilliseconds(100);
     public QueueConsumerOptions Queue { get; init; } = new();
     /// <summary>Stop once incoming/ has nothing new and longtail-jobs is empty (demo, tests).</summary>
     public bool UntilIdle { get; init; }
-    public int ScoringParallelism { get; init; } = 2;
+    /// <summary>Blobs downloaded and decoded at once; they fill the scorer's batches.</summary>
+    public int ScoringParallelism { get; init; } = Defaults.ScorerConcurrency;
     /// <summary>How often the host logs its heartbeat (last good scan and queue poll).</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMinutes(1);
 }
@@ -49,7 +54,8 @@ public sealed class LocalPipelineHost(PipelineStorage storage, ScoreHandler scor
             {
                 try
                 {
-                    lastScan = await scanner.ScanOnceAsync(stop.Token);
+                    // Does not wait for the blobs it starts: the next listing sees new arrivals while they are scored.
+                    lastScan = await scanner.ListOnceAsync(stop.Token) + scanner.InFlight + scanner.AwaitingRetry;
                     Liveness.ScanSucceeded();
                     if (failures > 0) _log.LogInformation("Scan of {Incoming} works again after {Failures} failed scan(s)", storage.Incoming.Name, failures);
                     failures = 0;
@@ -67,7 +73,9 @@ public sealed class LocalPipelineHost(PipelineStorage storage, ScoreHandler scor
                     lastHeartbeat = DateTimeOffset.UtcNow;
                     _log.LogInformation("Alive: {Liveness}", Liveness.Describe(lastHeartbeat));
                 }
-                var wait = failures == 0 ? options.ScanInterval : TimeSpan.FromMilliseconds(Math.Min(30_000, options.ScanInterval.TotalMilliseconds * (1 << Math.Min(failures, 6))));
+                var busy = TimeSpan.FromTicks(Math.Max(options.BusyScanInterval.Ticks, 2 * scanner.LastListing.Ticks));
+                var wait = failures > 0 ? TimeSpan.FromMilliseconds(Math.Min(30_000, options.ScanInterval.TotalMilliseconds * (1 << Math.Min(failures, 6))))
+                    : lastScan > 0 && busy < options.ScanInterval ? busy : options.ScanInterval;
                 try { await Task.Delay(wait, stop.Token); } catch (OperationCanceledException) { break; }
             }
         });
@@ -77,7 +85,7 @@ public sealed class LocalPipelineHost(PipelineStorage storage, ScoreHandler scor
 
         if (options.UntilIdle)
         {
-            // Idle = a full scan found nothing new and the queue (visible or in flight) is empty.
+            // Idle = a listing found nothing new, nothing in flight or waiting for a retry, and the queue (visible or in flight) is empty.
             while (!stop.IsCancellationRequested)
             {
                 try { await Task.Delay(options.ScanInterval, stop.Token); } catch (OperationCanceledException) { break; }
@@ -95,6 +103,7 @@ public sealed class LocalPipelineHost(PipelineStorage storage, ScoreHandler scor
         }
         try { await Task.WhenAll(scanning, consuming); }
         catch (OperationCanceledException) { }
+        await scanner.DrainAsync(); // cancelled runs finish quickly; none may outlive the host's storage clients
         _log.LogInformation("Stopped; {Liveness}", Liveness.Describe(DateTimeOffset.UtcNow));
     }
 

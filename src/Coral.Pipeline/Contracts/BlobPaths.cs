@@ -6,8 +6,11 @@ namespace Coral.Pipeline.Contracts;
 /// </summary>
 public static class BlobPaths
 {
-    /// <summary>scores/{jobId}.json: the one score record per input version.</summary>
+    /// <summary>scores/{jobId}.json: the one score record per input version, and its receipt.</summary>
     public static string ScoreRecord(string jobId) => jobId + ".json";
+
+    /// <summary>The jobId of a scores/ blob name, or null for a name that is not a record.</summary>
+    public static string? JobIdOfScoreRecord(string blobName) => blobName.EndsWith(".json", StringComparison.Ordinal) ? blobName[..^5] : null;
 
     /// <summary>manifests/{jobId}.json: the batch's commit point.</summary>
     public static string Manifest(string jobId) => jobId + ".json";
@@ -37,11 +40,6 @@ public static class BlobPaths
 
     /// <summary>staging/{container}/{name}.{unique}.tmp: a write in progress (temp-then-commit).</summary>
     public static string Staged(string container, string blobName) => $"{container}/{blobName}.{Guid.NewGuid():N}.tmp";
-
-    /// <summary>receipts/scorer/{jobId}: the local blob trigger's receipt (as the host's blobreceipts).</summary>
-    public static string ScorerReceipt(string jobId) => ScorerReceiptsPrefix + jobId;
-
-    public const string ScorerReceiptsPrefix = "scorer/";
 
     /// <summary>A class name as a curated/ folder name: lower-case ASCII letters and digits, anything else a dash ("T-shirt/top" → "t-shirt-top").</summary>
     public static string ClassFolder(string className)

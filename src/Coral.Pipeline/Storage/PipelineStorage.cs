@@ -34,7 +34,6 @@ public sealed class PipelineStorage
     public BlobContainerClient Synthetic => Blobs.GetBlobContainerClient(Prefix + Containers.Synthetic);
     public BlobContainerClient Manifests => Blobs.GetBlobContainerClient(Prefix + Containers.Manifests);
     public BlobContainerClient Curated => Blobs.GetBlobContainerClient(Prefix + Containers.Curated);
-    public BlobContainerClient Receipts => Blobs.GetBlobContainerClient(Prefix + Containers.Receipts);
     public BlobContainerClient Staging => Blobs.GetBlobContainerClient(Prefix + Containers.Staging);
     public QueueClient Jobs => QueueService.GetQueueClient(Prefix + Queues.LongtailJobs);
     public QueueClient JobsPoison => QueueService.GetQueueClient(Prefix + Queues.LongtailJobsPoison);
@@ -95,7 +94,7 @@ public sealed class PipelineStorage
     /// <summary>Creates every container and queue (idempotent); local hosts and tests call it, Bicep does it in Azure.</summary>
     public async Task EnsureCreatedAsync(CancellationToken ct = default)
     {
-        foreach (var c in new[] { Incoming, Scores, Synthetic, Manifests, Curated, Receipts, Staging })
+        foreach (var c in new[] { Incoming, Scores, Synthetic, Manifests, Curated, Staging })
             await c.CreateIfNotExistsAsync(cancellationToken: ct);
         await Jobs.CreateIfNotExistsAsync(cancellationToken: ct);
         await JobsPoison.CreateIfNotExistsAsync(cancellationToken: ct);
