@@ -8,10 +8,22 @@ cd "$ROOT"
 bash scripts/setup.sh || { echo "setup failed" >&2; exit 1; }
 
 LOG="$(mktemp)"
-trap 'rm -f "$LOG"' EXIT
+RESULTS="$(mktemp -d)"
+trap 'rm -rf "$LOG" "$RESULTS"' EXIT
 dotnet build CoralFunctions.sln --no-restore -v quiet -nologo -clp:ErrorsOnly || { echo "build failed" >&2; exit 1; }
-dotnet test CoralFunctions.sln --no-build -nologo -v quiet "$@" 2>&1 | tee "$LOG"
+dotnet test CoralFunctions.sln --no-build -nologo -v quiet --logger trx --results-directory "$RESULTS" "$@" 2>&1 | tee "$LOG"
 rc=${PIPESTATUS[0]}
+
+# The quiet console names a failed test but not why: print each failure's message from the TRX reports.
+for trx in "$RESULTS"/*.trx; do
+  [ -e "$trx" ] || continue
+  awk '
+    /<UnitTestResult / && /outcome="Failed"/ { failed = 1; match($0, /testName="[^"]*"/); name = substr($0, RSTART + 10, RLENGTH - 11) }
+    failed && /<Message>/ { inmsg = 1; print "FAILED " name ":" }
+    inmsg { line = $0; gsub(/<\/?Message>/, "", line); print "  " line }
+    inmsg && /<\/Message>/ { inmsg = 0; failed = 0 }
+  ' "$trx"
+done
 
 # Sum the per-assembly lines, e.g. "Passed!  - Failed:     0, Passed:    12, Skipped:     0, Total: ...".
 read -r passed failed skipped < <(awk '

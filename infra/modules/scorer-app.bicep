@@ -101,6 +101,16 @@ var env = [
     name: names.Settings.StorageNetworkTimeoutSeconds
     value: string(names.Defaults.StorageNetworkTimeoutSeconds)
   }
+  {
+    // Dynamic batching: concurrent invocations of a replica share one forward pass of up to this many images...
+    name: names.Settings.ScorerBatchSize
+    value: string(names.Defaults.ScorerBatchSize)
+  }
+  {
+    // ...run once the oldest image has waited this long, if the batch is not full by then.
+    name: names.Settings.ScorerBatchWaitMilliseconds
+    value: string(names.Defaults.ScorerBatchWaitMilliseconds)
+  }
 ]
 
 resource app 'Microsoft.App/containerApps@2025-07-01' = {

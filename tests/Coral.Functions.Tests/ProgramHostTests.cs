@@ -27,6 +27,10 @@ public class ProgramHostTests
         function.Should().NotBeNull();
         host.Services.GetRequiredService<IImageScorer>().ModelVersion.Should().StartWith("classifier-");
         host.Services.GetService<ILongtailBatchGenerator>().Should().BeNull("the scorer app carries no diffusion code");
+        // Concurrent invocations in one worker share one batcher, so their images share forward passes.
+        var batcher = host.Services.GetRequiredService<ScoringBatcher>();
+        host.Services.GetRequiredService<ScoreHandler>().Batcher.Should().BeSameAs(batcher);
+        batcher.MaxBatch.Should().Be(Coral.Pipeline.Names.Defaults.ScorerBatchSize);
     }
 
     [Fact]

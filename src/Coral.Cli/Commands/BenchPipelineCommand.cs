@@ -22,16 +22,21 @@ using Spectre.Console;
 namespace Coral.Cli.Commands;
 
 /// <summary>
-/// `coral bench pipeline`: load and faults. Drops N real Fashion-MNIST test images plus the 50 hostile blobs
-/// (<see cref="HostileBlobs"/>) into incoming/ at once while the real local host runs with the shipped models,
-/// waits until everything is scored and the job queue is empty, then audits storage (<see cref="PipelineAudit"/>):
-/// nothing lost, nothing duplicated, one error record with its reason per hostile blob, no stuck message.
-/// Reports upload→score latency (p50/p95/max) and throughput. Exit 1 if any check fails.
+/// `coral bench pipeline`: load and faults, and throughput against the storage roof. For every --count, on its own
+/// private Azurite (or fresh name prefixes of a given account): measures the storage roof (GET + create-only PUT
+/// pairs/s, <see cref="StorageRoof"/>), then runs the real local host with the shipped models over N real
+/// Fashion-MNIST test images plus the 50 hostile blobs (<see cref="HostileBlobs"/>) once per arrival: a backlog
+/// (throughput), a burst (p95 of a burst) and a steady rate (p95 at that rate). Each run is audited
+/// (<see cref="PipelineAudit"/>): nothing lost, nothing duplicated, one error record with its reason per hostile
+/// blob, no stuck message. Exit 1 if any check fails; the verdict against the targets is in the report.
 /// </summary>
 public static class BenchPipelineCommand
 {
     public const int ChecksFailed = 1;
     private const string GoodPrefix = "fashion-mnist/";
+
+    /// <summary>The targets of the "scoring at storage speed" issue, fixed before any run.</summary>
+    public const double TargetFractionOfRoof = 0.60, TargetP95SteadySeconds = 1.0;
 
     private static readonly JsonSerializerOptions ReportJson = new()
     {
@@ -40,7 +45,11 @@ public static class BenchPipelineCommand
 
     public static Command Create()
     {
-        var count = new Option<int>("--count") { Description = "real Fashion-MNIST test images to drop at once", DefaultValueFactory = _ => 2000 };
+        var count = new Option<int[]>("--count")
+        {
+            Description = "real Fashion-MNIST test images per run; several values run one after another (--count 500 2000)",
+            DefaultValueFactory = _ => [2000], AllowMultipleArgumentsPerToken = true,
+        };
         var noHostile = new Option<bool>("--no-hostile") { Description = "leave out the 50 corrupt or hostile blobs" };
         var generator = new Option<string>("--generator")
         {
@@ -48,144 +57,293 @@ public static class BenchPipelineCommand
             DefaultValueFactory = _ => "ltg",
         };
         generator.AcceptOnlyFromAmong("ltg", "none");
+        var arrivals = new Option<string[]>("--arrival")
+        {
+            Description = "backlog (uploaded before the host starts: throughput), burst (all at once while it runs), steady (at --steady-rate)",
+            DefaultValueFactory = _ => ["backlog", "burst", "steady"], AllowMultipleArgumentsPerToken = true,
+        };
+        arrivals.AcceptOnlyFromAmong("backlog", "burst", "steady");
+        var rate = new Option<double>("--steady-rate") { Description = "uploads per second of the steady arrival", DefaultValueFactory = _ => 50 };
         var images = new Option<int>("--images-per-job") { Description = "synthetic images per flagged input (LTG cost grows with it)", DefaultValueFactory = _ => 4 };
         var threshold = new Option<double?>("--threshold") { Description = "flag threshold (default: the classifier's calibrated one)" };
         var classifier = new Option<string>("--classifier") { Description = "classifier bundle folder or .ckpt", DefaultValueFactory = _ => Defaults.ClassifierPath };
         var diffusion = new Option<string>("--diffusion") { Description = "diffusion model folder", DefaultValueFactory = _ => Defaults.DiffusionPath };
         var parallelism = new Option<int>("--scoring-parallelism") { Description = "blobs downloaded and decoded at once (as coral serve)", DefaultValueFactory = _ => Defaults.ScorerConcurrency };
         var connection = ServeCommand.ConnectionOption();
-        var timeout = new Option<int>("--timeout-minutes") { Description = "give up (and fail) after this long", DefaultValueFactory = _ => 30 };
-        var output = new Option<string>("--out") { Description = "JSON report (a .log with the host's log lines is written next to it)", DefaultValueFactory = _ => "runs/bench-pipeline.json" };
-        var cmd = new Command("pipeline", "Load and faults: drop N real images + hostile blobs at once through the local host; audit, latency, throughput.")
+        var timeout = new Option<int>("--timeout-minutes") { Description = "give up (and fail) a run after this long", DefaultValueFactory = _ => 30 };
+        var output = new Option<string>("--out") { Description = "JSON report (the hosts' logs go to .log files next to it)", DefaultValueFactory = _ => "runs/bench-pipeline.json" };
+        var cmd = new Command("pipeline", "Load, faults and throughput: N real images + hostile blobs through the local host, against the measured storage roof.")
         {
-            count, noHostile, generator, images, threshold, classifier, diffusion, parallelism, connection, timeout, output,
+            count, noHostile, generator, arrivals, rate, images, threshold, classifier, diffusion, parallelism, connection, timeout, output,
         };
         cmd.SetAction((parse, ct) => CliErrors.RunAsync(() => RunAsync(parse, ct)));
         return cmd;
 
         async Task<int> RunAsync(ParseResult parse, CancellationToken ct)
         {
-            int n = parse.GetValue(count), perJob = parse.GetValue(images), par = parse.GetValue(parallelism);
-            if (n < 0) throw new ArgumentException($"--count {n} must be 0 or more");
+            int[] counts = parse.GetValue(count)!;
+            int perJob = parse.GetValue(images), par = parse.GetValue(parallelism);
+            double steadyRate = parse.GetValue(rate);
+            foreach (int n in counts) if (n < 0) throw new ArgumentException($"--count {n} must be 0 or more");
             if (perJob is < 1 or > 256) throw new ArgumentException($"--images-per-job {perJob} must be in 1..256");
             if (par < 1) throw new ArgumentException($"--scoring-parallelism {par} must be at least 1");
+            if (steadyRate <= 0) throw new ArgumentException($"--steady-rate {steadyRate} must be positive");
+            var arrivalKinds = parse.GetValue(arrivals)!.Distinct().Select(a => a switch
+            {
+                "backlog" => BenchArrival.Backlog, "burst" => BenchArrival.Burst, _ => BenchArrival.Steady(steadyRate),
+            }).ToList();
             bool ltg = parse.GetValue(generator) == "ltg";
             string outPath = parse.GetValue(output)!;
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
             string loadAtStart = MachineLoad.Averages();
             // Inputs first, models next, storage last: none of that is in the measured latency.
             var test = Coral.Data.FashionMnist.Load(Coral.Data.FashionMnist.Split.Test);
-            if (n > test.Count) throw new ArgumentException($"--count {n} is more than the {test.Count} Fashion-MNIST test images");
-            var good = Enumerable.Range(0, n).Select(i => new BenchInput($"{GoodPrefix}test-{i:D5}.png", Coral.Imaging.ImageCodec.EncodePng(test.Tensor(i)))).ToList();
+            if (counts.Max() > test.Count) throw new ArgumentException($"--count {counts.Max()} is more than the {test.Count} Fashion-MNIST test images");
+            var allGood = Enumerable.Range(0, counts.Max()).Select(i => new BenchInput($"{GoodPrefix}test-{i:D5}.png", Coral.Imaging.ImageCodec.EncodePng(test.Tensor(i)))).ToList();
             IReadOnlyList<HostileBlob> hostile = parse.GetValue(noHostile) ? [] : HostileBlobs.Create(Defaults.MaxInputBytes);
-
             string? cs = ServeCommand.Connection(parse, connection);
-            await using var azurite = cs is null ? await AzuriteServer.StartAsync(ct: ct) : null;
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
-            string logPath = Path.ChangeExtension(outPath, ".log");
-            using var logs = new CountingFileLoggerProvider(logPath);
-            // The same composition as `coral serve`. A private Azurite is empty; a given account gets a fresh name prefix so earlier runs do not count.
-            var builder = LocalHostBuilder.Create(new Dictionary<string, string?>
-            {
-                [Settings.StorageConnection] = cs ?? azurite!.ConnectionString,
-                [ServeCommand.NamePrefixSetting] = cs is null ? "" : $"bench{Guid.NewGuid():N}"[..13] + "-",
-                [Settings.ClassifierPath] = parse.GetValue(classifier),
-                [Settings.DiffusionPath] = parse.GetValue(diffusion),
-                [Settings.ScoreThreshold] = ServeCommand.Invariant(parse.GetValue(threshold)),
-                [Settings.ImagesPerJob] = ServeCommand.Invariant(perJob),
-            });
-            builder.Logging.ClearProviders().SetMinimumLevel(LogLevel.Information).AddProvider(logs);
-            builder.Services.AddCoralScorer(builder.Configuration);
-            if (ltg) builder.Services.AddCoralGenerator(builder.Configuration);
-            builder.Services.AddCoralLocalHost(new LocalHostOptions { ScoringParallelism = par });
-            using var host = builder.Build();
-            var scorer = host.Services.GetRequiredService<IImageScorer>();
-            var handler = host.Services.GetRequiredService<ScoreHandler>();
-            string generatorText = ltg
-                ? $"LTG ({host.Services.GetRequiredService<ILongtailBatchGenerator>().DiffusionModel}, {perJob} images per flagged input)"
-                : "none (score only; flagged jobs stay queued)";
-            var storage = host.Services.GetRequiredService<PipelineStorage>();
-            AnsiConsole.MarkupLine($"classifier [bold]{Markup.Escape(scorer.ModelVersion)}[/], generator [bold]{Markup.Escape(generatorText)}[/], " +
-                $"storage {(azurite is null ? "given connection, prefix " + Markup.Escape(storage.Prefix) : $"private Azurite (blob {azurite.BlobPort})")}, load {Markup.Escape(loadAtStart)}");
 
-            PipelineBenchResult result = null!;
-            await AnsiConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-                .StartAsync(async ctx =>
+            string? classifierVersion = null, generatorText = null;
+            double threshold0 = double.NaN;
+            var runs = new List<object>();
+            var summary = new List<RunSummary>();
+            var latencyLines = new List<(string Label, IReadOnlyList<TimeSpan> Sorted)>();
+            var allProblems = new List<AuditProblem>();
+            foreach (int n in counts)
+            {
+                var good = allGood.Take(n).ToList();
+                int total = good.Count + hostile.Count;
+                await using var azurite = cs is null ? await AzuriteServer.StartAsync(ct: ct) : null;
+                string account = cs ?? azurite!.ConnectionString;
+                string FreshPrefix(string what) => cs is null ? $"{what}-" : $"{what}{Guid.NewGuid():N}"[..13] + "-";
+
+                // The roof: at the scanner's concurrency and at twice it, the better of the two.
+                byte[] record = RecordSample(good.Count > 0 ? good[0] : allGood[0]);
+                var roofs = new List<StorageRoofResult>();
+                foreach (int c in new[] { par, 2 * par })
+                    roofs.Add(await StorageRoof.MeasureAsync(PipelineStorage.FromConnectionString(account, FreshPrefix($"roof{c}")),
+                        good.Count > 0 ? good : allGood.Take(100).ToList(), record, c, ct));
+                var roof = roofs.MaxBy(r => r.PairsPerSecond)!;
+                AnsiConsole.MarkupLine($"[bold]{total} inputs[/]: storage roof {roof.PairsPerSecond:F0} GET + create-only PUT pairs/s " +
+                    $"({string.Join(", ", roofs.Select(r => $"{r.PairsPerSecond:F0} at {r.Concurrency} in flight"))}), load {Markup.Escape(MachineLoad.Averages())}");
+
+                var phases = new List<object>();
+                var byArrival = new Dictionary<ArrivalKind, PipelineBenchResult>();
+                foreach (var arrival in arrivalKinds)
                 {
-                    var up = ctx.AddTask("upload", maxValue: good.Count + hostile.Count);
-                    var scored = ctx.AddTask("score", maxValue: good.Count + hostile.Count);
-                    var batches = ctx.AddTask(ltg ? "generate" : "generate (off)", maxValue: 1);
-                    var progress = new Progress<PipelineBenchProgress>(p =>
+                    // Steady: good images only (the rate is about real inputs); the other arrivals carry the hostile blobs too.
+                    var hostileHere = arrival.Kind == ArrivalKind.Steady ? [] : hostile;
+                    string logPath = Path.ChangeExtension(outPath, $".{total}-{arrival.Kind.ToString().ToLowerInvariant()}.log");
+                    using var logs = new CountingFileLoggerProvider(logPath);
+                    var builder = LocalHostBuilder.Create(new Dictionary<string, string?>
                     {
-                        up.Value = p.Uploaded;
-                        scored.Value = p.Scored;
-                        if (ltg) { batches.MaxValue = Math.Max(1, p.BatchesExpected); batches.Value = p.Batches; }
+                        [Settings.StorageConnection] = account,
+                        [ServeCommand.NamePrefixSetting] = FreshPrefix(arrival.Kind.ToString().ToLowerInvariant()),
+                        [Settings.ClassifierPath] = parse.GetValue(classifier),
+                        [Settings.DiffusionPath] = parse.GetValue(diffusion),
+                        [Settings.ScoreThreshold] = ServeCommand.Invariant(parse.GetValue(threshold)),
+                        [Settings.ImagesPerJob] = ServeCommand.Invariant(perJob),
                     });
-                    result = await PipelineBench.RunAsync(host, good, GoodPrefix, hostile, ltg, TimeSpan.FromMinutes(Math.Max(1, parse.GetValue(timeout))), progress, ct);
-                    scored.Value = scored.MaxValue;
-                    batches.Value = batches.MaxValue;
+                    builder.Logging.ClearProviders().SetMinimumLevel(LogLevel.Information).AddProvider(logs);
+                    builder.Services.AddCoralScorer(builder.Configuration);
+                    if (ltg) builder.Services.AddCoralGenerator(builder.Configuration);
+                    builder.Services.AddCoralLocalHost(new LocalHostOptions { ScoringParallelism = par });
+                    using var host = builder.Build();
+                    var scorer = host.Services.GetRequiredService<IImageScorer>();
+                    var handler = host.Services.GetRequiredService<ScoreHandler>();
+                    classifierVersion = scorer.ModelVersion;
+                    threshold0 = handler.Threshold;
+                    generatorText ??= ltg
+                        ? $"LTG ({host.Services.GetRequiredService<ILongtailBatchGenerator>().DiffusionModel}, {perJob} images per flagged input)"
+                        : "none (score only; flagged jobs stay queued)";
+                    string loadBefore = MachineLoad.Averages();
+
+                    PipelineBenchResult result = null!;
+                    await AnsiConsole.Progress()
+                        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                        .StartAsync(async ctx =>
+                        {
+                            int inputs = good.Count + hostileHere.Count;
+                            var up = ctx.AddTask($"{arrival}: upload", maxValue: Math.Max(1, inputs));
+                            var scored = ctx.AddTask($"{arrival}: score", maxValue: Math.Max(1, inputs));
+                            var batches = ctx.AddTask(ltg ? $"{arrival}: generate" : $"{arrival}: generate (off)", maxValue: 1);
+                            var progress = new Progress<PipelineBenchProgress>(p =>
+                            {
+                                up.Value = p.Uploaded;
+                                scored.Value = p.Scored;
+                                if (ltg) { batches.MaxValue = Math.Max(1, p.BatchesExpected); batches.Value = p.Batches; }
+                            });
+                            result = await PipelineBench.RunAsync(host, good, GoodPrefix, hostileHere, ltg, TimeSpan.FromMinutes(Math.Max(1, parse.GetValue(timeout))),
+                                progress, ct, arrival);
+                            up.Value = up.MaxValue;
+                            scored.Value = scored.MaxValue;
+                            batches.Value = batches.MaxValue;
+                        });
+                    var batcher = handler.Batcher;
+                    byArrival[arrival.Kind] = result;
+                    allProblems.AddRange(result.Problems.Select(p => p with { Subject = $"[{total} {arrival}] {p.Subject}" }));
+                    PrintRun(result, $"{total} inputs, {arrival}", logPath, logs, batcher);
+                    if (arrival.Kind != ArrivalKind.Backlog) latencyLines.Add(($"{total} inputs, {arrival}", result.GoodLatencies));
+                    phases.Add(PhaseReport(result, arrival, logPath, logs, loadBefore, batcher));
+                }
+
+                var backlog = byArrival.GetValueOrDefault(ArrivalKind.Backlog);
+                var burst = byArrival.GetValueOrDefault(ArrivalKind.Burst);
+                var steady = byArrival.GetValueOrDefault(ArrivalKind.Steady);
+                var row = new RunSummary(total, roof.PairsPerSecond, backlog?.InputsPerSecond, burst?.InputsPerSecond,
+                    steady is null ? null : Percentile(steady.GoodLatencies, 0.50), steady is null ? null : Percentile(steady.GoodLatencies, 0.95),
+                    burst is null ? null : Percentile(burst.Latencies, 0.50), burst is null ? null : Percentile(burst.Latencies, 0.95),
+                    byArrival.Values.Sum(r => r.Lost), byArrival.Values.Sum(r => r.Duplicated));
+                summary.Add(row);
+                runs.Add(new
+                {
+                    inputs = total, goodImages = good.Count, hostileBlobs = hostile.Count,
+                    storageRoofBlobsPerSecond = roof.PairsPerSecond, storageRoof = roofs,
+                    blobsPerSecond = row.BlobsPerSecond, fractionOfRoof = row.BlobsPerSecond / roof.PairsPerSecond,
+                    burstBlobsPerSecond = row.BurstBlobsPerSecond,
+                    p50SteadySeconds = row.P50Steady, p95SteadySeconds = row.P95Steady, steadyRatePerSecond = steadyRate,
+                    p50BurstSeconds = row.P50Burst, p95BurstSeconds = row.P95Burst,
+                    lost = row.Lost, duplicated = row.Duplicated, phases,
                 });
-            var audit = result.Audit;
-            var hostileRows = result.Hostile;
-            var problems = result.Problems;
-            var latencies = result.Latencies;
-            double span = result.Span.TotalSeconds;
-            string loadAtEnd = MachineLoad.Averages();
-
-            var counts = new Table().AddColumns("inputs", "records", "scored", "flagged", "rejected", "failed", "batches (complete)", "images", "queue", "poison");
-            counts.AddRow($"{audit.Incoming}", $"{audit.Records.Count}", $"{audit.Scored}", $"{audit.Flagged}", $"{audit.Rejected}", $"{audit.Failed}",
-                $"{audit.Manifests} ({audit.CompleteBatches})", $"{audit.SyntheticImages}", $"{audit.QueueMessages}", $"{audit.Poison.Count}");
-            AnsiConsole.Write(counts);
-            if (hostileRows.Count > 0)
-            {
-                var reasons = new Table().AddColumns("kind", "error type", "blobs", "as expected", "example reason");
-                foreach (var g in hostileRows.GroupBy(h => (h.Kind, h.ErrorType)).OrderBy(g => g.Key.Kind).ThenBy(g => g.Key.ErrorType))
-                    reasons.AddRow(g.Key.Kind, g.Key.ErrorType ?? "[red]none[/]", $"{g.Count()}", $"{g.Count(h => h.Ok)}/{g.Count()}",
-                        Markup.Escape(Shorten(g.First().Reason ?? "(no record)", 90)));
-                AnsiConsole.Write(reasons);
             }
-            foreach (var p in audit.Poison) AnsiConsole.MarkupLine($"poison {Markup.Escape(p.MessageId)} (dequeued {p.DequeueCount}): {Markup.Escape(p.Reason)}");
-            AnsiConsole.MarkupLine($"upload→score: p50 [bold]{Percentile(latencies, 0.50):F2} s[/], p95 [bold]{Percentile(latencies, 0.95):F2} s[/], " +
-                $"max {Percentile(latencies, 1.0):F2} s ({latencies.Count} inputs); throughput {result.InputsPerSecond:F1} inputs/s " +
-                $"(first upload → last score {span:F1} s); upload {result.Upload.TotalSeconds:F1} s, all scored {result.AllScored.TotalSeconds:F1} s, idle {result.Idle.TotalSeconds:F1} s");
-            AnsiConsole.MarkupLine($"generator: {Markup.Escape(generatorText)}; load {Markup.Escape(loadAtStart)} → {Markup.Escape(loadAtEnd)}; " +
-                $"host log: {Markup.Escape(logPath)} ({logs.Warnings} warnings, {logs.Errors} errors)");
 
+            var table = new Table().AddColumns("inputs", "storage roof (pairs/s)", "backlog blobs/s", "of roof", "burst blobs/s",
+                $"steady {steadyRate:G3}/s p50 / p95 (s)", "burst p50 / p95 (s)", "lost", "duplicated");
+            foreach (var r in summary)
+                table.AddRow($"{r.Inputs}", $"{r.RoofBlobsPerSecond:F0}", Num(r.BlobsPerSecond, "F1"), r.BlobsPerSecond is { } b ? $"{b / r.RoofBlobsPerSecond:P0}" : "–",
+                    Num(r.BurstBlobsPerSecond, "F1"), $"{Num(r.P50Steady, "F2")} / {Num(r.P95Steady, "F2")}", $"{Num(r.P50Burst, "F2")} / {Num(r.P95Burst, "F2")}",
+                    $"{r.Lost}", $"{r.Duplicated}");
+            AnsiConsole.Write(table);
+
+            var verdict = Verdict(summary);
+            string throughputPlot = Path.ChangeExtension(outPath, ".throughput.png"), latencyPlot = Path.ChangeExtension(outPath, ".latency.png");
+            BenchPipelinePlots.Throughput([.. summary.Select(r => (r.Inputs, r.RoofBlobsPerSecond, r.BlobsPerSecond, r.BurstBlobsPerSecond))], TargetFractionOfRoof, throughputPlot);
+            BenchPipelinePlots.Latency(latencyLines, TargetP95SteadySeconds, latencyPlot);
+            string loadAtEnd = MachineLoad.Averages();
             var report = new
             {
                 command = "coral " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), utc = DateTime.UtcNow.ToString("O"), gitCommit = GitInfo.Commit(),
-                machine = new { cores = Environment.ProcessorCount, loadAverageAtStart = loadAtStart, loadAverageAtEnd = loadAtEnd, torchThreads = Environment.GetEnvironmentVariable("CORAL_TORCH_THREADS") },
-                classifier = scorer.ModelVersion, generator = generatorText, imagesPerJob = perJob, threshold = handler.Threshold, scoringParallelism = par,
-                inputs = new { good = good.Count, hostile = hostile.Count, total = good.Count + hostile.Count },
-                counts = new { audit.Incoming, records = audit.Records.Count, audit.Scored, audit.Flagged, audit.Rejected, audit.Failed, audit.Manifests,
-                    audit.CompleteBatches, audit.SyntheticImages, audit.QueueMessages, poison = audit.Poison.Count, stagingLeftovers = audit.StagingLeftovers.Count },
-                latencySeconds = new
-                {
-                    p50 = Percentile(latencies, 0.50), p95 = Percentile(latencies, 0.95), max = Percentile(latencies, 1.0),
-                    goodP50 = Percentile(result.GoodLatencies, 0.50), goodP95 = Percentile(result.GoodLatencies, 0.95),
-                },
-                throughputInputsPerSecond = result.InputsPerSecond,
-                seconds = new { upload = result.Upload.TotalSeconds, allScored = result.AllScored.TotalSeconds, idle = result.Idle.TotalSeconds, firstUploadToLastScore = span },
-                hostLog = new { path = logPath, logs.Warnings, logs.Errors },
-                hostile = hostileRows, poison = audit.Poison, problems, ok = problems.Count == 0,
+                machine = new { cores = Environment.ProcessorCount, loadAverageAtStart = loadAtStart, loadAverageAtEnd = loadAtEnd },
+                classifier = classifierVersion, generator = generatorText, imagesPerJob = perJob, threshold = threshold0, scoringParallelism = par,
+                batching = new { maxBatch = Defaults.ScorerBatchSize, maxWaitMilliseconds = Defaults.ScorerBatchWaitMilliseconds },
+                targets = new { fractionOfRoof = TargetFractionOfRoof, p95SteadySeconds = TargetP95SteadySeconds, steadyRatePerSecond = steadyRate,
+                    throughputAtLargestNoLowerThanSmallest = true, lostAndDuplicated = 0 },
+                verdict, plots = new[] { throughputPlot, latencyPlot }, runs, problems = allProblems, ok = allProblems.Count == 0,
             };
             AtomicFile.WriteAllText(outPath, JsonSerializer.Serialize(report, ReportJson));
+            AnsiConsole.MarkupLine($"verdict: [bold]{verdict.Status}[/] ({Markup.Escape(string.Join("; ", verdict.Reasons))}); load {Markup.Escape(loadAtStart)} → {Markup.Escape(loadAtEnd)}");
+            AnsiConsole.MarkupLine($"plots: {Markup.Escape(throughputPlot)}, {Markup.Escape(latencyPlot)}");
 
-            if (problems.Count == 0)
+            if (allProblems.Count == 0)
             {
                 AnsiConsole.MarkupLine($"[green]ok[/]: every input has exactly one record, every hostile blob its reason, every flagged input one complete batch " +
                     $"and one manifest, nothing stuck. Report: {Markup.Escape(outPath)}");
                 return 0;
             }
-            foreach (var p in problems.Take(30)) AnsiConsole.MarkupLine($"[red]{Markup.Escape(p.Kind)}[/] {Markup.Escape(p.Subject)}: {Markup.Escape(Shorten(p.Detail, 300))}");
-            if (problems.Count > 30) AnsiConsole.MarkupLine($"... and {problems.Count - 30} more in {Markup.Escape(outPath)}");
-            AnsiConsole.MarkupLine($"[red]{problems.Count} checks failed[/]. Report: {Markup.Escape(outPath)}");
+            foreach (var p in allProblems.Take(30)) AnsiConsole.MarkupLine($"[red]{Markup.Escape(p.Kind)}[/] {Markup.Escape(p.Subject)}: {Markup.Escape(Shorten(p.Detail, 300))}");
+            if (allProblems.Count > 30) AnsiConsole.MarkupLine($"... and {allProblems.Count - 30} more in {Markup.Escape(outPath)}");
+            AnsiConsole.MarkupLine($"[red]{allProblems.Count} checks failed[/]. Report: {Markup.Escape(outPath)}");
             return ChecksFailed;
         }
     }
 
+    /// <summary>One --count's numbers, as the summary table and the verdict read them.</summary>
+    private sealed record RunSummary(int Inputs, double RoofBlobsPerSecond, double? BlobsPerSecond, double? BurstBlobsPerSecond,
+        double? P50Steady, double? P95Steady, double? P50Burst, double? P95Burst, int Lost, int Duplicated);
+
+    public sealed record BenchVerdict(string Status, IReadOnlyList<string> Reasons);
+
+    private static BenchVerdict Verdict(IReadOnlyList<RunSummary> runs)
+    {
+        var missed = new List<string>();
+        var met = new List<string>();
+        foreach (var r in runs)
+        {
+            if (r.BlobsPerSecond is { } b)
+                (b >= TargetFractionOfRoof * r.RoofBlobsPerSecond ? met : missed).Add($"{r.Inputs}: {b / r.RoofBlobsPerSecond:P0} of the storage roof (target ≥ {TargetFractionOfRoof:P0})");
+            if (r.P95Steady is { } p)
+                (p <= TargetP95SteadySeconds ? met : missed).Add($"{r.Inputs}: steady p95 {p:F2} s (target ≤ {TargetP95SteadySeconds:F1} s)");
+            ((r.Lost + r.Duplicated) == 0 ? met : missed).Add($"{r.Inputs}: {r.Lost} lost, {r.Duplicated} duplicated");
+        }
+        var sized = runs.Where(r => r.BlobsPerSecond is not null).OrderBy(r => r.Inputs).ToList();
+        if (sized.Count >= 2)
+        {
+            var (small, large) = (sized[0], sized[^1]);
+            (large.BlobsPerSecond >= small.BlobsPerSecond ? met : missed)
+                .Add($"throughput at {large.Inputs} ({large.BlobsPerSecond:F0}/s) vs at {small.Inputs} ({small.BlobsPerSecond:F0}/s)");
+        }
+        bool complete = runs.All(r => r.BlobsPerSecond is not null && r.P95Steady is not null) && sized.Count >= 2;
+        string status = missed.Count > 0 ? "missed" : complete ? "met" : "incomplete";
+        return new BenchVerdict(status, missed.Count > 0 ? missed : met);
+    }
+
+    /// <summary>A score record of the size the scorer writes, for the roof's PUTs.</summary>
+    private static byte[] RecordSample(BenchInput input)
+    {
+        var probabilities = Enumerable.Repeat(0.1f, 10).ToArray();
+        var classes = Enumerable.Range(0, 10).Select(i => $"class-{i}").ToArray();
+        var record = new ScoreRecord
+        {
+            JobId = JobIds.Derive(input.Name, "0x8DD0000000000000"), Outcome = ScoreOutcome.Scored,
+            Source = new SourceBlob(Containers.Incoming, input.Name, "0x8DD0000000000000", new string('0', 64), input.Content.Length),
+            ClassifierVersion = "classifier-0000000000000000", Threshold = 0.5,
+            Score = new ImageScore(0, classes[0], probabilities, classes, "mutual-information", 0.01),
+            ScoredAt = DateTimeOffset.UtcNow,
+        };
+        return PipelineJson.Serialize(record).ToArray();
+    }
+
+    private static void PrintRun(PipelineBenchResult result, string title, string logPath, CountingFileLoggerProvider logs, ScoringBatcher batcher)
+    {
+        var audit = result.Audit;
+        var counts = new Table().Title(Markup.Escape(title)).AddColumns("inputs", "records", "scored", "flagged", "rejected", "failed", "batches (complete)", "images", "queue", "poison");
+        counts.AddRow($"{audit.Incoming}", $"{audit.Records.Count}", $"{audit.Scored}", $"{audit.Flagged}", $"{audit.Rejected}", $"{audit.Failed}",
+            $"{audit.Manifests} ({audit.CompleteBatches})", $"{audit.SyntheticImages}", $"{audit.QueueMessages}", $"{audit.Poison.Count}");
+        AnsiConsole.Write(counts);
+        if (result.Hostile.Count > 0 && result.Hostile.Any(h => !h.Ok))
+        {
+            var reasons = new Table().AddColumns("kind", "error type", "blobs", "as expected", "example reason");
+            foreach (var g in result.Hostile.GroupBy(h => (h.Kind, h.ErrorType)).OrderBy(g => g.Key.Kind).ThenBy(g => g.Key.ErrorType))
+                reasons.AddRow(g.Key.Kind, g.Key.ErrorType ?? "[red]none[/]", $"{g.Count()}", $"{g.Count(h => h.Ok)}/{g.Count()}",
+                    Markup.Escape(Shorten(g.First().Reason ?? "(no record)", 90)));
+            AnsiConsole.Write(reasons);
+        }
+        else if (result.Hostile.Count > 0) AnsiConsole.MarkupLine($"hostile blobs: all {result.Hostile.Count} recorded as expected");
+        foreach (var p in audit.Poison) AnsiConsole.MarkupLine($"poison {Markup.Escape(p.MessageId)} (dequeued {p.DequeueCount}): {Markup.Escape(p.Reason)}");
+        var latencies = result.Latencies;
+        AnsiConsole.MarkupLine($"upload→score: p50 [bold]{Percentile(latencies, 0.50):F2} s[/], p95 [bold]{Percentile(latencies, 0.95):F2} s[/], " +
+            $"max {Percentile(latencies, 1.0):F2} s ({latencies.Count} inputs); throughput [bold]{result.InputsPerSecond:F1} inputs/s[/] " +
+            $"({(result.Arrival.Kind == ArrivalKind.Backlog ? "host start" : "first upload")} → last score {result.Span.TotalSeconds:F1} s); " +
+            $"forward passes {batcher.Batches} (mean batch {(batcher.Batches == 0 ? 0 : (double)batcher.Images / batcher.Batches):F1}); " +
+            $"host log {Markup.Escape(logPath)} ({logs.Warnings} warnings, {logs.Errors} errors)");
+    }
+
+    private static object PhaseReport(PipelineBenchResult result, BenchArrival arrival, string logPath, CountingFileLoggerProvider logs, string loadBefore,
+        ScoringBatcher batcher)
+    {
+        var audit = result.Audit;
+        var latencies = result.Latencies;
+        return new
+        {
+            arrival = arrival.ToString(), loadAverageBefore = loadBefore, loadAverageAfter = MachineLoad.Averages(),
+            counts = new { audit.Incoming, records = audit.Records.Count, audit.Scored, audit.Flagged, audit.Rejected, audit.Failed, audit.Manifests,
+                audit.CompleteBatches, audit.SyntheticImages, audit.QueueMessages, poison = audit.Poison.Count, stagingLeftovers = audit.StagingLeftovers.Count },
+            latencySeconds = new
+            {
+                p50 = Percentile(latencies, 0.50), p95 = Percentile(latencies, 0.95), max = Percentile(latencies, 1.0),
+                goodP50 = Percentile(result.GoodLatencies, 0.50), goodP95 = Percentile(result.GoodLatencies, 0.95),
+            },
+            throughputInputsPerSecond = result.InputsPerSecond,
+            forwardPasses = batcher.Batches, meanBatch = batcher.Batches == 0 ? 0 : (double)batcher.Images / batcher.Batches,
+            seconds = new { upload = result.Upload.TotalSeconds, allScored = result.AllScored.TotalSeconds, idle = result.Idle.TotalSeconds, span = result.Span.TotalSeconds },
+            hostLog = new { path = logPath, logs.Warnings, logs.Errors },
+            hostile = result.Hostile.Where(h => !h.Ok), poison = audit.Poison, problems = result.Problems, lost = result.Lost, duplicated = result.Duplicated,
+        };
+    }
+
+    private static string Num(double? v, string format) => v is { } x ? x.ToString(format, System.Globalization.CultureInfo.InvariantCulture) : "–";
+
     private static double Percentile(IReadOnlyList<TimeSpan> sorted, double p) => PipelineAudit.Percentile(sorted, p).TotalSeconds;
 
     private static string Shorten(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
-
 }
