@@ -12,7 +12,7 @@ public class BenchPipelineTests
         string report = Path.Combine(dir, "bench.json");
 
         var (code, stdout, stderr) = await CliProcess.RunAsync(TimeSpan.FromMinutes(4), "bench", "pipeline", "--count", "40", "--generator", "none",
-            "--steady-rate", "20", "--out", report);
+            "--steady-rate", "20", "--repeat", "2", "--out", report);
 
         code.Should().Be(0, stdout + stderr);
         stdout.Should().Contain("storage roof").And.Contain("verdict:");
@@ -24,7 +24,10 @@ public class BenchPipelineTests
         run.GetProperty("p95SteadySeconds").GetDouble().Should().BePositive();
         run.GetProperty("p95BurstSeconds").GetDouble().Should().BePositive();
         (run.GetProperty("lost").GetInt32(), run.GetProperty("duplicated").GetInt32()).Should().Be((0, 0));
-        run.GetProperty("phases").EnumerateArray().Select(p => p.GetProperty("arrival").GetString()).Should().Equal("backlog", "burst", "steady 20/s");
+        run.GetProperty("runs").GetArrayLength().Should().Be(2, "--repeat 2: the numbers above are medians of two runs");
+        run.GetProperty("runs")[1].GetProperty("phases").EnumerateArray().Select(p => p.GetProperty("arrival").GetString())
+            .Should().Equal("backlog", "burst", "steady 20/s");
+        run.GetProperty("fractionOfRoofPerRun").EnumerateArray().Should().HaveCount(2).And.OnlyContain(f => f.GetDouble() > 0);
         json.RootElement.GetProperty("verdict").GetProperty("status").GetString().Should().NotBe("met", "one size cannot show that throughput holds at 2,000");
         json.RootElement.GetProperty("ok").GetBoolean().Should().BeTrue();
     }

@@ -65,8 +65,9 @@ public sealed partial class AzuriteServer : IAsyncDisposable, IDisposable
         // which comes when we dispose or when this process dies for any reason; then it stops Azurite.
         // The guard exits when Azurite does, so an Azurite that fails to start is reported at once.
         // Azurite's cwd is its private work folder: that is how tests find its process.
+        // --silent: no access log line per request (it cost Azurite and this process CPU on every request).
         string script =
-            $"'{exe}' {persistence} --skipApiVersionCheck --loose --disableProductStyleUrl " +
+            $"'{exe}' {persistence} --silent --skipApiVersionCheck --loose --disableProductStyleUrl " +
             $"--blobHost 127.0.0.1 --blobPort {options.BlobPort} --queueHost 127.0.0.1 --queuePort {options.QueuePort} --tableHost 127.0.0.1 --tablePort 0 " +
             "</dev/null & pid=$!; exec 3<&0; " +
             "( cat <&3 >/dev/null; kill -TERM $pid 2>/dev/null; " +
@@ -89,6 +90,7 @@ public sealed partial class AzuriteServer : IAsyncDisposable, IDisposable
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         void OnLine(string? line)
         {
+            if (ready.Task.IsCompleted) return; // only the start-up output is kept, for the error message
             if (line is null) { ready.TrySetException(new AzuriteException($"Azurite exited before listening. Output:\n{log}")); return; }
             lock (log)
             {

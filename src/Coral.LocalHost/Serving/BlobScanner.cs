@@ -56,6 +56,9 @@ public sealed class BlobScanner
     /// <summary>Blob versions that failed and wait for their retry.</summary>
     public int AwaitingRetry => _failures.Count;
 
+    /// <summary>Listings of incoming/ so far.</summary>
+    public int Listings { get; private set; }
+
     /// <summary>How long the last listing of incoming/ took (the host spaces listings by it).</summary>
     public TimeSpan LastListing { get; private set; }
 
@@ -98,6 +101,7 @@ public sealed class BlobScanner
             _ = RunAsync(item, jobId, run, ct);
         }
         LastListing = clock.Elapsed;
+        Listings++;
         return started;
     }
 

@@ -73,6 +73,8 @@ public sealed class LocalPipelineHost(PipelineStorage storage, ScoreHandler scor
                     lastHeartbeat = DateTimeOffset.UtcNow;
                     _log.LogInformation("Alive: {Liveness}", Liveness.Describe(lastHeartbeat));
                 }
+                // While blobs arrive, list again soon (spaced by twice the listing's own time, so listing a large container
+                // cannot take most of the storage's time); when nothing is new, at the scan interval.
                 var busy = TimeSpan.FromTicks(Math.Max(options.BusyScanInterval.Ticks, 2 * scanner.LastListing.Ticks));
                 var wait = failures > 0 ? TimeSpan.FromMilliseconds(Math.Min(30_000, options.ScanInterval.TotalMilliseconds * (1 << Math.Min(failures, 6))))
                     : lastScan > 0 && busy < options.ScanInterval ? busy : options.ScanInterval;
@@ -104,7 +106,7 @@ public sealed class LocalPipelineHost(PipelineStorage storage, ScoreHandler scor
         try { await Task.WhenAll(scanning, consuming); }
         catch (OperationCanceledException) { }
         await scanner.DrainAsync(); // cancelled runs finish quickly; none may outlive the host's storage clients
-        _log.LogInformation("Stopped; {Liveness}", Liveness.Describe(DateTimeOffset.UtcNow));
+        _log.LogInformation("Stopped; {Liveness}; {Listings} listings of {Incoming}", Liveness.Describe(DateTimeOffset.UtcNow), scanner.Listings, storage.Incoming.Name);
     }
 
     private async Task HandleJobAsync(Azure.Storage.Queues.Models.QueueMessage message, CancellationToken ct)

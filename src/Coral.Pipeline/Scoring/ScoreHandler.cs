@@ -58,6 +58,11 @@ public sealed class ScoreHandler(PipelineStorage storage, ScoringBatcher batcher
 
     public ScoringBatcher Batcher => batcher;
 
+    private int _recorded;
+
+    /// <summary>Records this handler created (a duplicate that found the record does not count): progress for a local host.</summary>
+    public int Recorded => Volatile.Read(ref _recorded);
+
     /// <summary>Scores the blob's current version (the Functions trigger: no listing). Null when the blob no longer exists.</summary>
     public Task<ScoreResult?> HandleAsync(BlobClient blob, CancellationToken ct) => HandleAsync(blob, null, null, ct);
 
@@ -182,6 +187,7 @@ public sealed class ScoreHandler(PipelineStorage storage, ScoringBatcher batcher
             var winner = await TryReadRecordAsync(record.JobId, ct) ?? record;
             return Result(winner, alreadyScored: true);
         }
+        Interlocked.Increment(ref _recorded);
         logger.LogInformation("Scored {Blob}: {Outcome} (signal {Signal}, threshold {Threshold})",
             record.Source.Name, record.Outcome, record.Score?.Signal, record.Threshold);
         return Result(record, alreadyScored: false);
