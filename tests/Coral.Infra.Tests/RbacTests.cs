@@ -42,7 +42,7 @@ public sealed class RbacTests(CompiledInfra infra)
     };
 
     /// <summary>The least-privilege set. Scorer: read incoming, write scores (+ staging for temp-then-commit),
-    /// send to the job queue (receipts/ belongs to the local host; in Azure the Functions host keeps its own). Generator: process the job queue, read models + incoming, write
+    /// send to the job queue (the score record is the receipt; in Azure the Functions host keeps its own blob-trigger state). Generator: process the job queue, read models + incoming, write
     /// synthetic + manifests (+ staging). Queue Data Contributor on exactly one queue where the Functions host
     /// must update message visibility or create-if-missing (the Processor/Sender roles lack messages/write).</summary>
     private static IEnumerable<Grant> Expected(bool withOpenAi)

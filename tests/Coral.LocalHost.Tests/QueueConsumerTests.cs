@@ -75,6 +75,28 @@ public class QueueConsumerTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task An_undecodable_message_too_large_to_wrap_is_kept_whole_in_a_blob_and_the_queue_moves_on()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        var raw = new Azure.Storage.Queues.QueueClient(azurite.ConnectionString, s.Jobs.Name, new Azure.Storage.Queues.QueueClientOptions { MessageEncoding = Azure.Storage.Queues.QueueMessageEncoding.None });
+        string big = "{" + new string('x', 50_000) + "!}"; // fits the queue raw; as base64 inside an envelope it would not
+        await raw.SendMessageAsync(big);
+        await s.Jobs.SendMessageAsync("good");
+        var seen = new List<string>();
+        var consumer = Consumer(s);
+        for (int i = 0; i < 3 && seen.Count == 0; i++)
+            await consumer.ProcessOneAsync((m, _) => { seen.Add(m.MessageText); return Task.CompletedTask; }, default);
+
+        seen.Should().Equal("good");
+        var poisoned = (await s.JobsPoison.ReceiveMessagesAsync(5)).Value;
+        poisoned.Should().ContainSingle();
+        var envelope = PipelineJson.Deserialize<PoisonEnvelope>(BinaryData.FromString(poisoned[0].MessageText), "poison");
+        envelope.EnvelopeBlob.Should().StartWith(s.Staging.Name + "/" + BlobPaths.PoisonEnvelopesPrefix);
+        (await PoisonMessages.OriginalAsync(envelope, s.Staging, "poison", default)).Should().Be(big, "nothing of the message is lost");
+        (await s.Jobs.GetPropertiesAsync()).Value.ApproximateMessagesCount.Should().Be(0);
+    }
+
+    [Fact]
     public async Task A_message_that_always_fails_is_tried_five_times_then_poisoned_with_the_reason()
     {
         var s = await PipelineTestStorage.CreateAsync(azurite);

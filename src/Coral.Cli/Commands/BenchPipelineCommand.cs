@@ -26,7 +26,7 @@ namespace Coral.Cli.Commands;
 /// private Azurite (or fresh name prefixes of a given account): measures the storage roof (GET + create-only PUT
 /// pairs/s, <see cref="StorageRoof"/>), then runs the real local host with the shipped models over N real
 /// Fashion-MNIST test images plus the 50 hostile blobs (<see cref="HostileBlobs"/>) once per arrival: a backlog
-/// (throughput), a burst (p95 of a burst) and a steady rate (p95 at that rate). Each run is audited
+/// (throughput, first to last record: the host warm, as the roof), a burst (p95 of a burst) and a steady rate (p95 at that rate). Each run is audited
 /// (<see cref="PipelineAudit"/>): nothing lost, nothing duplicated, one error record with its reason per hostile
 /// blob, no stuck message. Exit 1 if any check fails; the verdict against the targets is in the report.
 /// </summary>
@@ -201,7 +201,7 @@ public static class BenchPipelineCommand
                     var backlog = byArrival.GetValueOrDefault(ArrivalKind.Backlog);
                     var burst = byArrival.GetValueOrDefault(ArrivalKind.Burst);
                     var steady = byArrival.GetValueOrDefault(ArrivalKind.Steady);
-                    var row = new RunSummary(total, roof.PairsPerSecond, backlog?.InputsPerSecond, burst?.InputsPerSecond,
+                    var row = new RunSummary(total, roof.PairsPerSecond, backlog?.DrainPerSecond, burst?.InputsPerSecond,
                         steady is null ? null : Percentile(steady.GoodLatencies, 0.50), steady is null ? null : Percentile(steady.GoodLatencies, 0.95),
                         burst is null ? null : Percentile(burst.Latencies, 0.50), burst is null ? null : Percentile(burst.Latencies, 0.95),
                         byArrival.Values.Sum(r => r.Lost), byArrival.Values.Sum(r => r.Duplicated));
@@ -239,7 +239,7 @@ public static class BenchPipelineCommand
                 });
             }
 
-            var table = new Table().AddColumns("inputs", "storage roof (pairs/s)", "backlog blobs/s", "of roof", "burst blobs/s",
+            var table = new Table().AddColumns("inputs", "storage roof (pairs/s)", "backlog blobs/s (warm)", "of roof", "burst blobs/s",
                 $"steady {steadyRate:G3}/s p50 / p95 (s)", "burst p50 / p95 (s)", "lost", "duplicated");
             foreach (var r in summary)
                 table.AddRow($"{r.Inputs}", $"{r.RoofBlobsPerSecond:F0}", Num(r.BlobsPerSecond, "F1"), r.FractionOfRoof is { } f ? $"{f:P0}" : "–",
@@ -354,7 +354,8 @@ public static class BenchPipelineCommand
         var latencies = result.Latencies;
         AnsiConsole.MarkupLine($"upload→score: p50 [bold]{Percentile(latencies, 0.50):F2} s[/], p95 [bold]{Percentile(latencies, 0.95):F2} s[/], " +
             $"max {Percentile(latencies, 1.0):F2} s ({latencies.Count} inputs); throughput [bold]{result.InputsPerSecond:F1} inputs/s[/] " +
-            $"({(result.Arrival.Kind == ArrivalKind.Backlog ? "host start" : "first upload")} → last score {result.Span.TotalSeconds:F1} s); " +
+            $"({(result.Arrival.Kind == ArrivalKind.Backlog ? "host start" : "first upload")} → last score {result.Span.TotalSeconds:F1} s), " +
+            $"[bold]{result.DrainPerSecond:F1}/s[/] first → last score; " +
             $"forward passes {batcher.Batches} (mean batch {(batcher.Batches == 0 ? 0 : (double)batcher.Images / batcher.Batches):F1}); " +
             $"host log {Markup.Escape(logPath)} ({logs.Warnings} warnings, {logs.Errors} errors)");
     }
@@ -374,7 +375,7 @@ public static class BenchPipelineCommand
                 p50 = Percentile(latencies, 0.50), p95 = Percentile(latencies, 0.95), max = Percentile(latencies, 1.0),
                 goodP50 = Percentile(result.GoodLatencies, 0.50), goodP95 = Percentile(result.GoodLatencies, 0.95),
             },
-            throughputInputsPerSecond = result.InputsPerSecond,
+            throughputInputsPerSecond = result.InputsPerSecond, drainInputsPerSecond = result.DrainPerSecond,
             forwardPasses = batcher.Batches, meanBatch = batcher.Batches == 0 ? 0 : (double)batcher.Images / batcher.Batches,
             seconds = new { upload = result.Upload.TotalSeconds, allScored = result.AllScored.TotalSeconds, idle = result.Idle.TotalSeconds, span = result.Span.TotalSeconds },
             hostLog = new { path = logPath, logs.Warnings, logs.Errors },

@@ -68,6 +68,21 @@ public sealed record PipelineBenchResult(
 
     public double InputsPerSecond => Audit.Records.Count / Span.TotalSeconds;
 
+    /// <summary>
+    /// The rate between the first and the last score record: the host once warm, as the storage roof is measured warm.
+    /// For a backlog this is the throughput; <see cref="InputsPerSecond"/> adds the host's start (first listings, JIT).
+    /// </summary>
+    public double DrainPerSecond
+    {
+        get
+        {
+            if (Audit.Records.Count < 2) return InputsPerSecond;
+            var first = Audit.Records.Min(r => r.ScoredAt);
+            var last = Audit.Records.Max(r => r.ScoredAt);
+            return (Audit.Records.Count - 1) / Math.Max(1e-3, (last - first).TotalSeconds);
+        }
+    }
+
     /// <summary>Inputs lost (no record) and blob versions with more than one record, from the audit.</summary>
     public int Lost => Problems.Count(p => p.Kind == "lost");
     public int Duplicated => Problems.Count(p => p.Kind == "duplicate");

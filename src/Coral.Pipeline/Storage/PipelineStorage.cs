@@ -22,7 +22,12 @@ public sealed class PipelineStorage
         Blobs = blobs;
         QueueService = queues;
         Prefix = prefix;
+        // The decoding-failure handler sees only the queue; this tells it where an envelope too large for the poison queue goes.
+        OverflowByQueue[Jobs.Uri.AbsoluteUri] = Staging;
     }
+
+    /// <summary>Queue URI → the staging container of the same pipeline (<see cref="PoisonUndecodableAsync"/>).</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, BlobContainerClient> OverflowByQueue = new();
 
     public string Prefix { get; }
 
@@ -63,15 +68,19 @@ public sealed class PipelineStorage
         var poison = Azure.Storage.Queues.Specialized.SpecializedQueueExtensions.GetParentQueueServiceClient(e.Queue).GetQueueClient(e.Queue.Name + PoisonSuffix);
         var envelope = new PoisonEnvelope(m.Body.ToString(), m.MessageId, m.DequeueCount,
             $"message is not valid {Defaults.QueueMessageEncoding} (the queue expects {Defaults.QueueMessageEncoding}-encoded JSON)", e.Queue.Name, DateTimeOffset.UtcNow);
+        // A raw body near the 64 KiB limit does not fit once wrapped: its envelope goes to staging/poison/… (PoisonMessages).
+        var overflow = OverflowByQueue.GetValueOrDefault(e.Queue.Uri.AbsoluteUri);
         // Send first, then delete: a crash in between duplicates into poison (harmless) instead of losing the message.
         if (e.IsRunningSynchronously)
         {
-            poison.SendMessage(PipelineJson.Serialize(envelope).ToString(), cancellationToken: e.CancellationToken);
+            if (overflow is null) poison.SendMessage(PipelineJson.Serialize(envelope).ToString(), cancellationToken: e.CancellationToken);
+            else PoisonMessages.SendAsync(poison, overflow, envelope, e.CancellationToken).GetAwaiter().GetResult(); // the SDK's sync receive: wait for the write
             e.Queue.DeleteMessage(m.MessageId, m.PopReceipt, e.CancellationToken);
         }
         else
         {
-            await poison.SendMessageAsync(PipelineJson.Serialize(envelope).ToString(), e.CancellationToken);
+            if (overflow is null) await poison.SendMessageAsync(PipelineJson.Serialize(envelope).ToString(), e.CancellationToken);
+            else await PoisonMessages.SendAsync(poison, overflow, envelope, e.CancellationToken);
             await e.Queue.DeleteMessageAsync(m.MessageId, m.PopReceipt, e.CancellationToken);
         }
     }
