@@ -89,7 +89,7 @@ public class BlobScannerTests(AzuriteFixture azurite)
         public ImageScore Score(ReadOnlyMemory<byte> image, string sourceName, CancellationToken ct)
         {
             Interlocked.Increment(ref Entered);
-            Release.Task.Wait(ct);
+            if (!Release.Task.Wait(TimeSpan.FromSeconds(60), ct)) throw new TimeoutException("the test never released the scorer");
             return inner.Score(image, sourceName, ct);
         }
     }
@@ -103,10 +103,11 @@ public class BlobScannerTests(AzuriteFixture azurite)
         var scanner = new BlobScanner(s, new ScoreHandler(s, scorer, new ScoringOptions { BatchWaitMilliseconds = 0 }, NullLogger<ScoreHandler>.Instance),
             NullLogger.Instance);
 
-        (await scanner.ListOnceAsync(default)).Should().Be(1);
+        // A listing must return while its blobs are still being scored (it used to run their synchronous part itself).
+        (await scanner.ListOnceAsync(default).WaitAsync(TimeSpan.FromSeconds(30))).Should().Be(1);
         await PipelineTestStorage.WaitUntilAsync(() => Task.FromResult(scorer.Entered == 1), TimeSpan.FromSeconds(30), "the first blob to reach the scorer");
         await s.Incoming.GetBlobClient("second.png").UploadAsync(BinaryData.FromBytes(TestPngs.Make(2)));
-        (await scanner.ListOnceAsync(default)).Should().Be(1, "the second blob starts although the first is unfinished; the first is not started twice");
+        (await scanner.ListOnceAsync(default).WaitAsync(TimeSpan.FromSeconds(30))).Should().Be(1, "the second blob starts although the first is unfinished; the first is not started twice");
         scanner.InFlight.Should().Be(2);
 
         scorer.Release.SetResult();

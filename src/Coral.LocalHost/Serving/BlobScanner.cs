@@ -98,7 +98,8 @@ public sealed class BlobScanner
             var run = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             if (!_inFlight.TryAdd(jobId, run.Task)) continue;
             started.Add(run.Task);
-            _ = RunAsync(item, jobId, run, ct);
+            // On the thread pool: no part of a blob's work (decoding is synchronous) may hold up this listing.
+            _ = Task.Run(() => RunAsync(item, jobId, run, ct), CancellationToken.None);
         }
         LastListing = clock.Elapsed;
         Listings++;

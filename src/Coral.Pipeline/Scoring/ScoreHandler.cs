@@ -92,19 +92,20 @@ public sealed class ScoreHandler(PipelineStorage storage, ScoringBatcher batcher
             return null;
         }
 
-        string etag, jobId;
-        ReadOnlyMemory<byte> bytes;
+        string etag = JobIds.NormalizeEtag(download.Details.ETag.ToString()), jobId = JobIds.Derive(blob.Name, etag);
+        long size = download.Details.ContentLength;
+        ReadOnlyMemory<byte> bytes = ReadOnlyMemory<byte>.Empty;
         using (download)
         {
-            etag = JobIds.NormalizeEtag(download.Details.ETag.ToString());
-            jobId = JobIds.Derive(blob.Name, etag);
-            long size = download.Details.ContentLength;
             // Disposing the unread body aborts the transfer: an oversized blob is refused without reading it.
-            if (size > options.MaxInputBytes) return await CommitAsync(TooLarge(blob, etag, size), beforeCommit, ct);
-            var buffer = new MemoryStream((int)size);
-            await download.Content.CopyToAsync(buffer, ct);
-            bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+            if (size <= options.MaxInputBytes)
+            {
+                var buffer = new MemoryStream((int)size);
+                await download.Content.CopyToAsync(buffer, ct);
+                bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+            }
         }
+        if (size > options.MaxInputBytes) return await CommitAsync(TooLarge(blob, etag, size), beforeCommit, ct);
         using var scope = logger.BeginScope("JobId={JobId} Blob={Blob}", jobId, blob.Name);
 
         string sha = Convert.ToHexStringLower(SHA256.HashData(bytes.Span));
