@@ -189,7 +189,8 @@ public sealed class ScoreHandler(PipelineStorage storage, ScoringBatcher batcher
             return Result(winner, alreadyScored: true);
         }
         Interlocked.Increment(ref _recorded);
-        logger.LogInformation("Scored {Blob}: {Outcome} (signal {Signal}, threshold {Threshold})",
+        // Debug: the record itself is the per-blob trail; rejections, failures and queued jobs are logged above Debug.
+        logger.LogDebug("Scored {Blob}: {Outcome} (signal {Signal}, threshold {Threshold})",
             record.Source.Name, record.Outcome, record.Score?.Signal, record.Threshold);
         return Result(record, alreadyScored: false);
     }
