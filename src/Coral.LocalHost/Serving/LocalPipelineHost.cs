@@ -11,7 +11,7 @@ public sealed record LocalHostOptions
 {
     /// <summary>Wait between listings of incoming/ while nothing is new or in flight.</summary>
     public TimeSpan ScanInterval { get; init; } = TimeSpan.FromSeconds(1);
-    /// <summary>Shortest wait between listings while blobs arrive (a listing is spaced by four times its own time, at least this).</summary>
+    /// <summary>Shortest wait between listings while they find new blobs (a listing is spaced by twice its own time, at least this).</summary>
     public TimeSpan BusyScanInterval { get; init; } = TimeSpan.FromMilliseconds(100);
     public QueueConsumerOptions Queue { get; init; } = new();
     /// <summary>Stop once incoming/ has nothing new and longtail-jobs is empty (demo, tests).</summary>
@@ -48,14 +48,15 @@ public sealed class LocalPipelineHost(PipelineStorage storage, ScoreHandler scor
         int lastScan = -1;
         var scanning = Task.Run(async () =>
         {
-            int failures = 0;
+            int failures = 0, started = 0;
             var lastHeartbeat = DateTimeOffset.UtcNow;
             while (!stop.IsCancellationRequested)
             {
                 try
                 {
                     // Does not wait for the blobs it starts: the next listing sees new arrivals while they are scored.
-                    lastScan = await scanner.ListOnceAsync(stop.Token) + scanner.InFlight + scanner.AwaitingRetry;
+                    started = await scanner.ListOnceAsync(stop.Token);
+                    lastScan = started + scanner.InFlight + scanner.AwaitingRetry;
                     Liveness.ScanSucceeded();
                     if (failures > 0) _log.LogInformation("Scan of {Incoming} works again after {Failures} failed scan(s)", storage.Incoming.Name, failures);
                     failures = 0;
@@ -73,11 +74,12 @@ public sealed class LocalPipelineHost(PipelineStorage storage, ScoreHandler scor
                     lastHeartbeat = DateTimeOffset.UtcNow;
                     _log.LogInformation("Alive: {Liveness}", Liveness.Describe(lastHeartbeat));
                 }
-                // While blobs arrive, list again soon (spaced by four times the listing's own time, so listing a large
-                // container takes at most a fifth of the storage's time); when nothing is new, at the scan interval.
-                var busy = TimeSpan.FromTicks(Math.Max(options.BusyScanInterval.Ticks, 4 * scanner.LastListing.Ticks));
+                // While listings find new blobs, list again soon (spaced by twice the listing's own time, so listing a large
+                // container cannot take most of the storage's time). A listing that found nothing new (a backlog being
+                // worked off, or quiet) waits the scan interval: each listing of a large container costs the storage.
+                var busy = TimeSpan.FromTicks(Math.Max(options.BusyScanInterval.Ticks, 2 * scanner.LastListing.Ticks));
                 var wait = failures > 0 ? TimeSpan.FromMilliseconds(Math.Min(30_000, options.ScanInterval.TotalMilliseconds * (1 << Math.Min(failures, 6))))
-                    : lastScan > 0 && busy < options.ScanInterval ? busy : options.ScanInterval;
+                    : started > 0 && busy < options.ScanInterval ? busy : options.ScanInterval;
                 try { await Task.Delay(wait, stop.Token); } catch (OperationCanceledException) { break; }
             }
         });
