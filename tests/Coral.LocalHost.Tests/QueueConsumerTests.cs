@@ -53,13 +53,14 @@ public class QueueConsumerTests(AzuriteFixture azurite)
         (await s.Jobs.GetPropertiesAsync()).Value.ApproximateMessagesCount.Should().Be(0);
     }
 
-    [Fact]
-    public async Task A_message_that_is_not_base64_goes_to_poison_with_its_reason_and_the_next_one_is_handled()
+    /// <summary>
+    /// Puts <paramref name="text"/> on the job queue raw (not base64), then a good message, and consumes: the good one must be
+    /// handled, the raw one must end as the single poison envelope returned, and the job queue must be empty.
+    /// </summary>
+    private async Task<PoisonEnvelope> PoisonRawAsync(PipelineStorage s, string text)
     {
-        var s = await PipelineTestStorage.CreateAsync(azurite);
-        // Another producer wrote raw text where the pipeline expects base64: every receive used to fail on it.
         var raw = new Azure.Storage.Queues.QueueClient(azurite.ConnectionString, s.Jobs.Name, new Azure.Storage.Queues.QueueClientOptions { MessageEncoding = Azure.Storage.Queues.QueueMessageEncoding.None });
-        await raw.SendMessageAsync("{not base64!}");
+        await raw.SendMessageAsync(text);
         await s.Jobs.SendMessageAsync("good");
         var seen = new List<string>();
         var consumer = Consumer(s);
@@ -68,32 +69,31 @@ public class QueueConsumerTests(AzuriteFixture azurite)
         seen.Should().Equal("good");
         var poisoned = (await s.JobsPoison.ReceiveMessagesAsync(5)).Value;
         poisoned.Should().ContainSingle();
-        var envelope = PipelineJson.Deserialize<PoisonEnvelope>(BinaryData.FromString(poisoned[0].MessageText), "poison");
+        (await s.Jobs.GetPropertiesAsync()).Value.ApproximateMessagesCount.Should().Be(0);
+        return PipelineJson.Deserialize<PoisonEnvelope>(BinaryData.FromString(poisoned[0].MessageText), "poison");
+    }
+
+    [Fact]
+    public async Task A_message_that_is_not_base64_goes_to_poison_with_its_reason_and_the_next_one_is_handled()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        // Another producer wrote raw text where the pipeline expects base64: every receive used to fail on it.
+        var envelope = await PoisonRawAsync(s, "{not base64!}");
+
         envelope.OriginalMessage.Should().Be("{not base64!}");
         envelope.Reason.Should().Contain("not valid base64");
-        (await s.Jobs.GetPropertiesAsync()).Value.ApproximateMessagesCount.Should().Be(0);
     }
 
     [Fact]
     public async Task An_undecodable_message_too_large_to_wrap_is_kept_whole_in_a_blob_and_the_queue_moves_on()
     {
         var s = await PipelineTestStorage.CreateAsync(azurite);
-        var raw = new Azure.Storage.Queues.QueueClient(azurite.ConnectionString, s.Jobs.Name, new Azure.Storage.Queues.QueueClientOptions { MessageEncoding = Azure.Storage.Queues.QueueMessageEncoding.None });
         string big = "{" + new string('x', 50_000) + "!}"; // fits the queue raw; as base64 inside an envelope it would not
-        await raw.SendMessageAsync(big);
-        await s.Jobs.SendMessageAsync("good");
-        var seen = new List<string>();
-        var consumer = Consumer(s);
-        for (int i = 0; i < 3 && seen.Count == 0; i++)
-            await consumer.ProcessOneAsync((m, _) => { seen.Add(m.MessageText); return Task.CompletedTask; }, default);
 
-        seen.Should().Equal("good");
-        var poisoned = (await s.JobsPoison.ReceiveMessagesAsync(5)).Value;
-        poisoned.Should().ContainSingle();
-        var envelope = PipelineJson.Deserialize<PoisonEnvelope>(BinaryData.FromString(poisoned[0].MessageText), "poison");
+        var envelope = await PoisonRawAsync(s, big);
+
         envelope.EnvelopeBlob.Should().StartWith(s.Staging.Name + "/" + BlobPaths.PoisonEnvelopesPrefix);
         (await PoisonMessages.OriginalAsync(envelope, s.Staging, "poison", default)).Should().Be(big, "nothing of the message is lost");
-        (await s.Jobs.GetPropertiesAsync()).Value.ApproximateMessagesCount.Should().Be(0);
     }
 
     [Fact]

@@ -12,6 +12,9 @@ public class ScoreHandlerTests(AzuriteFixture azurite)
     private static ScoreHandler Handler(PipelineStorage s, IImageScorer? scorer = null, ScoringOptions? options = null) =>
         new(s, scorer ?? new FakeImageScorer(), options ?? new ScoringOptions { ImagesPerJob = 3 }, NullLogger<ScoreHandler>.Instance);
 
+    private static async Task<string> CurrentEtagAsync(Azure.Storage.Blobs.BlobClient blob) =>
+        JobIds.NormalizeEtag((await blob.GetPropertiesAsync()).Value.ETag.ToString());
+
     private static async Task<int> CountAsync(Azure.Storage.Blobs.BlobContainerClient c)
     {
         int n = 0;
@@ -30,7 +33,7 @@ public class ScoreHandlerTests(AzuriteFixture azurite)
 
         result!.Record.Outcome.Should().Be(ScoreOutcome.Flagged);
         result.Job!.JobId.Should().Be(result.Record.JobId);
-        result.Job.Source.ETag.Should().Be(JobIds.NormalizeEtag((await blob.GetPropertiesAsync()).Value.ETag.ToString()));
+        result.Job.Source.ETag.Should().Be(await CurrentEtagAsync(blob));
         result.Job.Source.Sha256.Should().MatchRegex("^[0-9a-f]{64}$");
         result.Job.ImageCount.Should().Be(3);
         (await CountAsync(s.Scores)).Should().Be(1);
@@ -179,7 +182,7 @@ public class ScoreHandlerTests(AzuriteFixture azurite)
         var result = await Handler(counted).HandleAsync(counted.Incoming.GetBlobClient("trigger.png"), default);
 
         log.Requests.Should().HaveCount(2);
-        result!.Record.Source.ETag.Should().Be(JobIds.NormalizeEtag((await plain.GetPropertiesAsync()).Value.ETag.ToString()));
+        result!.Record.Source.ETag.Should().Be(await CurrentEtagAsync(plain));
     }
 
     [Fact]
@@ -195,7 +198,7 @@ public class ScoreHandlerTests(AzuriteFixture azurite)
         (await CountAsync(s.Scores)).Should().Be(0);
 
         var fresh = await Handler(s).HandleAsync(blob, await ListedAsync(s, "changing.png"), null, default);
-        fresh!.Record.Source.ETag.Should().Be(JobIds.NormalizeEtag((await blob.GetPropertiesAsync()).Value.ETag.ToString()));
+        fresh!.Record.Source.ETag.Should().Be(await CurrentEtagAsync(blob));
         (await CountAsync(s.Scores)).Should().Be(1);
     }
 

@@ -129,11 +129,12 @@ public static class BenchPipelineCommand
                     string FreshPrefix(string what) => cs is null ? $"{what}-" : $"{what}{Guid.NewGuid():N}"[..13] + "-";
 
                     // The roof: at the scanner's concurrency and at twice it, the better of the two.
-                    byte[] record = RecordSample(good.Count > 0 ? good[0] : allGood[0]);
+                    var roofImages = good.Count > 0 ? good : allGood.Take(100).ToList();
+                    byte[] record = RecordSample(roofImages[0]);
                     var roofs = new List<StorageRoofResult>();
                     foreach (int c in new[] { par, 2 * par })
                         roofs.Add(await StorageRoof.MeasureAsync(PipelineStorage.FromConnectionString(account, FreshPrefix($"roof{c}")),
-                            good.Count > 0 ? good : allGood.Take(100).ToList(), record, c, ct));
+                            roofImages, record, c, ct));
                     var roof = roofs.MaxBy(r => r.PairsPerSecond)!;
                     StorageRoofResult? roofAfter = null;
                     AnsiConsole.MarkupLine($"[bold]{total} inputs, run {rep} of {repeats}[/]: storage roof {roof.PairsPerSecond:F0} GET + create-only PUT pairs/s " +
@@ -198,7 +199,7 @@ public static class BenchPipelineCommand
                             // The roof again, right after the backlog, at the concurrency that won before: the machine drifts
                             // within a minute, and the backlog's ratio is taken against the mean of the two.
                             roofAfter = await StorageRoof.MeasureAsync(PipelineStorage.FromConnectionString(account, FreshPrefix("roofafter")),
-                                good.Count > 0 ? good : allGood.Take(100).ToList(), record, roof.Concurrency, ct);
+                                roofImages, record, roof.Concurrency, ct);
                             AnsiConsole.MarkupLine($"storage roof after the backlog: {roofAfter.PairsPerSecond:F0} pairs/s at {roofAfter.Concurrency} in flight");
                         }
                         allProblems.AddRange(result.Problems.Select(p => p with { Subject = $"[{total} {arrival}] {p.Subject}" }));

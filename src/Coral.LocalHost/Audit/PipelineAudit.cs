@@ -23,7 +23,7 @@ public sealed record PoisonSummary(string MessageId, long DequeueCount, string R
 /// queue; nothing exists without its input. Used by `coral bench pipeline` and the fault and crash tests.
 /// </summary>
 public sealed record PipelineAudit(
-    int Incoming, IReadOnlyList<ScoreRecord> Records, IReadOnlyDictionary<string, DateTimeOffset> UploadedAt,
+    int Incoming, IReadOnlyList<ScoreRecord> Records,
     int Manifests, int CompleteBatches, int SyntheticImages, int QueueMessages, IReadOnlyList<PoisonSummary> Poison,
     IReadOnlyList<string> StagingLeftovers, IReadOnlyList<AuditProblem> Problems)
 {
@@ -33,10 +33,6 @@ public sealed record PipelineAudit(
     public int Rejected => Records.Count(r => r.Outcome == ScoreOutcome.Rejected);
     public int Failed => Records.Count(r => r.Outcome == ScoreOutcome.Failed);
 
-    /// <summary>Upload (blob Last-Modified) to score record, per record whose input is still there; sorted.</summary>
-    public IReadOnlyList<TimeSpan> UploadToScore() =>
-        Records.Where(r => UploadedAt.ContainsKey(r.JobId)).Select(r => r.ScoredAt - UploadedAt[r.JobId]).Order().ToList();
-
     /// <summary>Nearest-rank percentile (p in (0, 1]) of a sorted list; zero when empty.</summary>
     public static TimeSpan Percentile(IReadOnlyList<TimeSpan> sorted, double p) =>
         sorted.Count == 0 ? TimeSpan.Zero : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
@@ -45,13 +41,11 @@ public sealed record PipelineAudit(
     public static async Task<PipelineAudit> ReadAsync(PipelineStorage s, bool generatorRan, CancellationToken ct)
     {
         var problems = new ConcurrentBag<AuditProblem>();
-        var uploaded = new Dictionary<string, DateTimeOffset>();
         var inputNames = new Dictionary<string, string>();
         await foreach (var b in s.Incoming.GetBlobsAsync(BlobTraits.None, BlobStates.None, null, ct))
         {
             if (b.Properties.ETag is not { } etag) continue;
             string jobId = JobIds.Derive(b.Name, etag.ToString());
-            uploaded[jobId] = b.Properties.LastModified ?? DateTimeOffset.MinValue;
             inputNames[jobId] = b.Name;
         }
 
@@ -133,7 +127,7 @@ public sealed record PipelineAudit(
         }
         var leftovers = (await NamesAsync(s.Staging, null, ct)).Where(n => !n.StartsWith(BlobPaths.LocksPrefix, StringComparison.Ordinal) && !n.StartsWith(BlobPaths.PoisonEnvelopesPrefix, StringComparison.Ordinal)).ToList();
 
-        return new PipelineAudit(inputNames.Count, records.OrderBy(r => r.Source.Name, StringComparer.Ordinal).ToList(), uploaded,
+        return new PipelineAudit(inputNames.Count, records.OrderBy(r => r.Source.Name, StringComparer.Ordinal).ToList(),
             jsonManifests.Count, complete, syntheticNames.Count, queued, poison, leftovers,
             problems.OrderBy(p => p.Kind).ThenBy(p => p.Subject, StringComparer.Ordinal).ToList());
     }

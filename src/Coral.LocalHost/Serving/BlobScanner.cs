@@ -152,13 +152,11 @@ public sealed class BlobScanner
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { throw; }
         catch (Exception e)
         {
-            var (n, _) = _failures.AddOrUpdate(jobId, (1, DateTimeOffset.MinValue), (_, f) => (f.Failures + 1, f.RetryAt));
+            int n = _failures.AddOrUpdate(jobId, _ => Failure(1), (_, f) => Failure(f.Failures + 1)).Failures;
             string reason = $"{e.GetType().Name}: {e.Message}";
             if (n < Defaults.BlobPoisonThreshold)
             {
-                var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, _retryDelay.TotalMilliseconds * (1 << (n - 1))));
-                _failures[jobId] = (n, DateTimeOffset.UtcNow + delay);
-                _logger.LogWarning("Scoring {Blob} failed (try {Try} of {Max}), will retry in {Delay}: {Reason}", item.Name, n, Defaults.BlobPoisonThreshold, delay, reason);
+                _logger.LogWarning("Scoring {Blob} failed (try {Try} of {Max}), will retry in {Delay}: {Reason}", item.Name, n, Defaults.BlobPoisonThreshold, RetryDelay(n), reason);
                 return;
             }
             _logger.LogError("Scoring {Blob} failed {Max} times; recording the failure: {Reason}", item.Name, n, reason);
@@ -166,6 +164,12 @@ public sealed class BlobScanner
             Done(jobId);
         }
     }
+
+    /// <summary>The n-th failure and when to try again; at the poison threshold at once, since the failed record is written next.</summary>
+    private (int Failures, DateTimeOffset RetryAt) Failure(int n) =>
+        (n, n < Defaults.BlobPoisonThreshold ? DateTimeOffset.UtcNow + RetryDelay(n) : DateTimeOffset.MinValue);
+
+    private TimeSpan RetryDelay(int failures) => TimeSpan.FromMilliseconds(Math.Min(30_000, _retryDelay.TotalMilliseconds * (1 << (failures - 1))));
 
     private async Task SendJobAsync(ScoreResult result, CancellationToken ct)
     {
