@@ -117,6 +117,31 @@ public class BlobScannerTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_saturated_host_does_not_list_until_its_backlog_has_room_and_then_finds_the_late_blob()
+    {
+        var s = await PipelineTestStorage.CreateAsync(azurite);
+        for (int i = 0; i < 12; i++) await s.Incoming.GetBlobClient($"backlog/{i}.png").UploadAsync(BinaryData.FromBytes(TestPngs.Make(i)));
+        var scorer = new GatedScorer();
+        var host = new LocalPipelineHost(s, new ScoreHandler(s, scorer, new ScoringOptions { BatchWaitMilliseconds = 0 }, NullLogger<ScoreHandler>.Instance),
+            null, new LocalHostOptions { ScanInterval = TimeSpan.FromMilliseconds(20), BusyScanInterval = TimeSpan.FromMilliseconds(20), ScoringParallelism = 2 },
+            NullLoggerFactory.Instance);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var running = host.RunAsync(cts.Token);
+
+        await PipelineTestStorage.WaitUntilAsync(() => Task.FromResult(scorer.Entered >= 1), TimeSpan.FromSeconds(30), "the backlog to reach the scorer");
+        await s.Incoming.GetBlobClient("late.png").UploadAsync(BinaryData.FromBytes(TestPngs.Make(99)));
+        await Task.Delay(800);
+        // 12 started with 2 slots: at least twice the slots wait, so each 20 ms check skips the listing (about 40 otherwise).
+        host.Listings.Should().Be(1, "a listing now would only queue new blobs behind the backlog");
+
+        scorer.Release.SetResult();
+        await PipelineTestStorage.WaitUntilAsync(async () => (await NamesAsync(s.Scores)).Count == 13, TimeSpan.FromSeconds(60), "every blob, the late one too, to be recorded");
+        host.Listings.Should().BeGreaterThan(1, "listings resume once the backlog has room");
+        cts.Cancel();
+        await running;
+    }
+
+    [Fact]
     public async Task A_failed_blob_waits_for_its_retry_and_a_restarted_scanner_reads_the_records()
     {
         var s = await PipelineTestStorage.CreateAsync(azurite);

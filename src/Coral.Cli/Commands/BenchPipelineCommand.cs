@@ -34,6 +34,8 @@ public static class BenchPipelineCommand
 {
     public const int ChecksFailed = 1;
     private const string GoodPrefix = "fashion-mnist/";
+    /// <summary>GET + PUT pairs of each roof measurement: the same for every --count, so the roof grows the account equally.</summary>
+    private const int RoofPairs = 500;
 
     /// <summary>The targets of the "scoring at storage speed" issue, fixed before any run.</summary>
     public const double TargetFractionOfRoof = 0.60, TargetP95SteadySeconds = 1.0;
@@ -106,7 +108,9 @@ public static class BenchPipelineCommand
             // Inputs first, models next, storage last: none of that is in the measured latency.
             var test = Coral.Data.FashionMnist.Load(Coral.Data.FashionMnist.Split.Test);
             if (counts.Max() > test.Count) throw new ArgumentException($"--count {counts.Max()} is more than the {test.Count} Fashion-MNIST test images");
-            var allGood = Enumerable.Range(0, counts.Max()).Select(i => new BenchInput($"{GoodPrefix}test-{i:D5}.png", Coral.Imaging.ImageCodec.EncodePng(test.Tensor(i)))).ToList();
+            // The roof reads the same images in every run whatever --count is (at most RoofPairs, at least 100 for small runs).
+            int roofPairs = Math.Clamp(counts.Max(), 100, RoofPairs);
+            var allGood = Enumerable.Range(0, Math.Max(counts.Max(), roofPairs)).Select(i => new BenchInput($"{GoodPrefix}test-{i:D5}.png", Coral.Imaging.ImageCodec.EncodePng(test.Tensor(i)))).ToList();
             IReadOnlyList<HostileBlob> hostile = parse.GetValue(noHostile) ? [] : HostileBlobs.Create(Defaults.MaxInputBytes);
             string? cs = ServeCommand.Connection(parse, connection);
 
@@ -116,116 +120,127 @@ public static class BenchPipelineCommand
             var summary = new List<RunSummary>();
             var latencyLines = new List<(string Label, IReadOnlyList<TimeSpan> Sorted)>();
             var allProblems = new List<AuditProblem>();
-            foreach (int n in counts)
+            // One run: a fresh Azurite, its roof, then each arrival.
+            async Task<(RunSummary Row, object Report)> RunOnceAsync(int n, int rep)
             {
                 var good = allGood.Take(n).ToList();
                 int total = good.Count + hostile.Count;
-                var repeatRows = new List<RunSummary>();
-                var repeatReports = new List<object>();
-                for (int rep = 1; rep <= repeats; rep++)
+                await using var azurite = cs is null ? await AzuriteServer.StartAsync(ct: ct) : null;
+                string account = cs ?? azurite!.ConnectionString;
+                string FreshPrefix(string what) => cs is null ? $"{what}-" : $"{what}{Guid.NewGuid():N}"[..13] + "-";
+
+                // The roof: at the scanner's concurrency and at twice it, the better of the two.
+                var roofImages = allGood.Take(roofPairs).ToList();
+                var storageRoof = await StorageRoof.UploadAsync(PipelineStorage.FromConnectionString(account, FreshPrefix("roof")), roofImages,
+                    RecordSample(roofImages[0]), ct);
+                var roofs = new List<StorageRoofResult>();
+                foreach (int c in new[] { par, 2 * par }) roofs.Add(await storageRoof.MeasureAsync(c, ct));
+                var roof = roofs.MaxBy(r => r.PairsPerSecond)!;
+                StorageRoofResult? roofAfter = null;
+                AnsiConsole.MarkupLine($"[bold]{total} inputs, run {rep} of {repeats}[/]: storage roof {roof.PairsPerSecond:F0} GET + create-only PUT pairs/s " +
+                    $"({string.Join(", ", roofs.Select(r => $"{r.PairsPerSecond:F0} at {r.Concurrency} in flight"))}), load {Markup.Escape(MachineLoad.Averages())}");
+
+                var phases = new List<object>();
+                var byArrival = new Dictionary<ArrivalKind, PipelineBenchResult>();
+                foreach (var arrival in arrivalKinds)
                 {
-                    await using var azurite = cs is null ? await AzuriteServer.StartAsync(ct: ct) : null;
-                    string account = cs ?? azurite!.ConnectionString;
-                    string FreshPrefix(string what) => cs is null ? $"{what}-" : $"{what}{Guid.NewGuid():N}"[..13] + "-";
-
-                    // The roof: at the scanner's concurrency and at twice it, the better of the two.
-                    var roofImages = good.Count > 0 ? good : allGood.Take(100).ToList();
-                    byte[] record = RecordSample(roofImages[0]);
-                    var roofs = new List<StorageRoofResult>();
-                    foreach (int c in new[] { par, 2 * par })
-                        roofs.Add(await StorageRoof.MeasureAsync(PipelineStorage.FromConnectionString(account, FreshPrefix($"roof{c}")),
-                            roofImages, record, c, ct));
-                    var roof = roofs.MaxBy(r => r.PairsPerSecond)!;
-                    StorageRoofResult? roofAfter = null;
-                    AnsiConsole.MarkupLine($"[bold]{total} inputs, run {rep} of {repeats}[/]: storage roof {roof.PairsPerSecond:F0} GET + create-only PUT pairs/s " +
-                        $"({string.Join(", ", roofs.Select(r => $"{r.PairsPerSecond:F0} at {r.Concurrency} in flight"))}), load {Markup.Escape(MachineLoad.Averages())}");
-
-                    var phases = new List<object>();
-                    var byArrival = new Dictionary<ArrivalKind, PipelineBenchResult>();
-                    foreach (var arrival in arrivalKinds)
+                    // Steady: good images only (the rate is about real inputs); the other arrivals carry the hostile blobs too.
+                    var hostileHere = arrival.Kind == ArrivalKind.Steady ? [] : hostile;
+                    string logPath = Path.ChangeExtension(outPath, $".{total}-{rep}-{arrival.Kind.ToString().ToLowerInvariant()}.log");
+                    using var logs = new CountingFileLoggerProvider(logPath);
+                    var builder = LocalHostBuilder.Create(new Dictionary<string, string?>
                     {
-                        // Steady: good images only (the rate is about real inputs); the other arrivals carry the hostile blobs too.
-                        var hostileHere = arrival.Kind == ArrivalKind.Steady ? [] : hostile;
-                        string logPath = Path.ChangeExtension(outPath, $".{total}-{rep}-{arrival.Kind.ToString().ToLowerInvariant()}.log");
-                        using var logs = new CountingFileLoggerProvider(logPath);
-                        var builder = LocalHostBuilder.Create(new Dictionary<string, string?>
-                        {
-                            [Settings.StorageConnection] = account,
-                            [ServeCommand.NamePrefixSetting] = FreshPrefix(arrival.Kind.ToString().ToLowerInvariant()),
-                            [Settings.ClassifierPath] = parse.GetValue(classifier),
-                            [Settings.DiffusionPath] = parse.GetValue(diffusion),
-                            [Settings.ScoreThreshold] = ServeCommand.Invariant(parse.GetValue(threshold)),
-                            [Settings.ImagesPerJob] = ServeCommand.Invariant(perJob),
-                        });
-                        builder.Logging.ClearProviders().SetMinimumLevel(LogLevel.Information).AddProvider(logs);
-                        builder.Services.AddCoralScorer(builder.Configuration);
-                        if (ltg) builder.Services.AddCoralGenerator(builder.Configuration);
-                        builder.Services.AddCoralLocalHost(new LocalHostOptions { ScoringParallelism = par });
-                        using var host = builder.Build();
-                        var scorer = host.Services.GetRequiredService<IImageScorer>();
-                        var handler = host.Services.GetRequiredService<ScoreHandler>();
-                        classifierVersion = scorer.ModelVersion;
-                        threshold0 = handler.Threshold;
-                        generatorText ??= ltg
-                            ? $"LTG ({host.Services.GetRequiredService<ILongtailBatchGenerator>().DiffusionModel}, {perJob} images per flagged input)"
-                            : "none (score only; flagged jobs stay queued)";
-                        string loadBefore = MachineLoad.Averages();
-
-                        PipelineBenchResult result = null!;
-                        await AnsiConsole.Progress()
-                            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-                            .StartAsync(async ctx =>
-                            {
-                                int inputs = good.Count + hostileHere.Count;
-                                var up = ctx.AddTask($"{arrival}: upload", maxValue: Math.Max(1, inputs));
-                                var scored = ctx.AddTask($"{arrival}: score", maxValue: Math.Max(1, inputs));
-                                var batches = ctx.AddTask(ltg ? $"{arrival}: generate" : $"{arrival}: generate (off)", maxValue: 1);
-                                var progress = new Progress<PipelineBenchProgress>(p =>
-                                {
-                                    up.Value = p.Uploaded;
-                                    scored.Value = p.Scored;
-                                    if (ltg) { batches.MaxValue = Math.Max(1, p.BatchesExpected); batches.Value = p.Batches; }
-                                });
-                                result = await PipelineBench.RunAsync(host, good, GoodPrefix, hostileHere, ltg, TimeSpan.FromMinutes(Math.Max(1, parse.GetValue(timeout))),
-                                    progress, ct, arrival);
-                                up.Value = up.MaxValue;
-                                scored.Value = scored.MaxValue;
-                                batches.Value = batches.MaxValue;
-                            });
-                        var batcher = handler.Batcher;
-                        byArrival[arrival.Kind] = result;
-                        if (arrival.Kind == ArrivalKind.Backlog)
-                        {
-                            // The roof again, right after the backlog, at the concurrency that won before: the machine drifts
-                            // within a minute, and the backlog's ratio is taken against the mean of the two.
-                            roofAfter = await StorageRoof.MeasureAsync(PipelineStorage.FromConnectionString(account, FreshPrefix("roofafter")),
-                                roofImages, record, roof.Concurrency, ct);
-                            AnsiConsole.MarkupLine($"storage roof after the backlog: {roofAfter.PairsPerSecond:F0} pairs/s at {roofAfter.Concurrency} in flight");
-                        }
-                        allProblems.AddRange(result.Problems.Select(p => p with { Subject = $"[{total} {arrival}] {p.Subject}" }));
-                        PrintRun(result, $"{total} inputs, run {rep}, {arrival}", logPath, logs, batcher);
-                        if (arrival.Kind != ArrivalKind.Backlog && rep == 1) latencyLines.Add(($"{total} inputs, {arrival}", result.GoodLatencies));
-                        phases.Add(PhaseReport(result, arrival, logPath, logs, loadBefore, batcher));
-                    }
-
-                    var backlog = byArrival.GetValueOrDefault(ArrivalKind.Backlog);
-                    var burst = byArrival.GetValueOrDefault(ArrivalKind.Burst);
-                    var steady = byArrival.GetValueOrDefault(ArrivalKind.Steady);
-                    double roofValue = roofAfter is null ? roof.PairsPerSecond : (roof.PairsPerSecond + roofAfter.PairsPerSecond) / 2;
-                    var row = new RunSummary(total, roofValue, backlog?.DrainPerSecond, burst?.InputsPerSecond,
-                        steady is null ? null : Percentile(steady.GoodLatencies, 0.50), steady is null ? null : Percentile(steady.GoodLatencies, 0.95),
-                        burst is null ? null : Percentile(burst.Latencies, 0.50), burst is null ? null : Percentile(burst.Latencies, 0.95),
-                        byArrival.Values.Sum(r => r.Lost), byArrival.Values.Sum(r => r.Duplicated));
-                    repeatRows.Add(row);
-                    repeatReports.Add(new
-                    {
-                        run = rep, storageRoofBlobsPerSecond = roofValue, storageRoofBefore = roofs, storageRoofAfterBacklog = roofAfter,
-                        blobsPerSecond = row.BlobsPerSecond, fractionOfRoof = row.BlobsPerSecond / roof.PairsPerSecond, burstBlobsPerSecond = row.BurstBlobsPerSecond,
-                        p50SteadySeconds = row.P50Steady, p95SteadySeconds = row.P95Steady, p50BurstSeconds = row.P50Burst, p95BurstSeconds = row.P95Burst,
-                        lost = row.Lost, duplicated = row.Duplicated, phases,
+                        [Settings.StorageConnection] = account,
+                        [ServeCommand.NamePrefixSetting] = FreshPrefix(arrival.Kind.ToString().ToLowerInvariant()),
+                        [Settings.ClassifierPath] = parse.GetValue(classifier),
+                        [Settings.DiffusionPath] = parse.GetValue(diffusion),
+                        [Settings.ScoreThreshold] = ServeCommand.Invariant(parse.GetValue(threshold)),
+                        [Settings.ImagesPerJob] = ServeCommand.Invariant(perJob),
                     });
+                    builder.Logging.ClearProviders().SetMinimumLevel(LogLevel.Information).AddProvider(logs);
+                    builder.Services.AddCoralScorer(builder.Configuration);
+                    if (ltg) builder.Services.AddCoralGenerator(builder.Configuration);
+                    builder.Services.AddCoralLocalHost(new LocalHostOptions { ScoringParallelism = par });
+                    using var host = builder.Build();
+                    var scorer = host.Services.GetRequiredService<IImageScorer>();
+                    var handler = host.Services.GetRequiredService<ScoreHandler>();
+                    classifierVersion = scorer.ModelVersion;
+                    threshold0 = handler.Threshold;
+                    generatorText ??= ltg
+                        ? $"LTG ({host.Services.GetRequiredService<ILongtailBatchGenerator>().DiffusionModel}, {perJob} images per flagged input)"
+                        : "none (score only; flagged jobs stay queued)";
+                    string loadBefore = MachineLoad.Averages();
+
+                    PipelineBenchResult result = null!;
+                    await AnsiConsole.Progress()
+                        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                        .StartAsync(async ctx =>
+                        {
+                            int inputs = good.Count + hostileHere.Count;
+                            var up = ctx.AddTask($"{arrival}: upload", maxValue: Math.Max(1, inputs));
+                            var scored = ctx.AddTask($"{arrival}: score", maxValue: Math.Max(1, inputs));
+                            var batches = ctx.AddTask(ltg ? $"{arrival}: generate" : $"{arrival}: generate (off)", maxValue: 1);
+                            var progress = new Progress<PipelineBenchProgress>(p =>
+                            {
+                                up.Value = p.Uploaded;
+                                scored.Value = p.Scored;
+                                if (ltg) { batches.MaxValue = Math.Max(1, p.BatchesExpected); batches.Value = p.Batches; }
+                            });
+                            result = await PipelineBench.RunAsync(host, good, GoodPrefix, hostileHere, ltg, TimeSpan.FromMinutes(Math.Max(1, parse.GetValue(timeout))),
+                                progress, ct, arrival);
+                            up.Value = up.MaxValue;
+                            scored.Value = scored.MaxValue;
+                            batches.Value = batches.MaxValue;
+                        });
+                    var batcher = handler.Batcher;
+                    byArrival[arrival.Kind] = result;
+                    if (arrival.Kind == ArrivalKind.Backlog)
+                    {
+                        // The roof again, right after the backlog, at the concurrency that won before: the machine drifts
+                        // within a minute, and the backlog's ratio is taken against the mean of the two.
+                        roofAfter = await storageRoof.MeasureAsync(roof.Concurrency, ct);
+                        AnsiConsole.MarkupLine($"storage roof after the backlog: {roofAfter.PairsPerSecond:F0} pairs/s at {roofAfter.Concurrency} in flight");
+                    }
+                    allProblems.AddRange(result.Problems.Select(p => p with { Subject = $"[{total} {arrival}] {p.Subject}" }));
+                    PrintRun(result, $"{total} inputs, run {rep}, {arrival}", logPath, logs, batcher);
+                    if (arrival.Kind != ArrivalKind.Backlog && rep == 1) latencyLines.Add(($"{total} inputs, {arrival}", result.GoodLatencies));
+                    phases.Add(PhaseReport(result, arrival, logPath, logs, loadBefore, batcher));
                 }
 
+                var backlog = byArrival.GetValueOrDefault(ArrivalKind.Backlog);
+                var burst = byArrival.GetValueOrDefault(ArrivalKind.Burst);
+                var steady = byArrival.GetValueOrDefault(ArrivalKind.Steady);
+                double roofValue = roofAfter is null ? roof.PairsPerSecond : (roof.PairsPerSecond + roofAfter.PairsPerSecond) / 2;
+                var row = new RunSummary(total, roofValue, backlog?.DrainPerSecond, burst?.InputsPerSecond,
+                    steady is null ? null : Percentile(steady.GoodLatencies, 0.50), steady is null ? null : Percentile(steady.GoodLatencies, 0.95),
+                    burst is null ? null : Percentile(burst.Latencies, 0.50), burst is null ? null : Percentile(burst.Latencies, 0.95),
+                    byArrival.Values.Sum(r => r.Lost), byArrival.Values.Sum(r => r.Duplicated));
+                return (row, new
+                {
+                    run = rep, storageRoofBlobsPerSecond = roofValue, storageRoofBefore = roofs, storageRoofAfterBacklog = roofAfter,
+                    blobsPerSecond = row.BlobsPerSecond, fractionOfRoof = row.BlobsPerSecond / roof.PairsPerSecond, burstBlobsPerSecond = row.BurstBlobsPerSecond,
+                    p50SteadySeconds = row.P50Steady, p95SteadySeconds = row.P95Steady, p50BurstSeconds = row.P50Burst, p95BurstSeconds = row.P95Burst,
+                    lost = row.Lost, duplicated = row.Duplicated, phases,
+                });
+            }
+
+            // Interleaved (500, 2,000, 500, 2,000, …), not all runs of one size and then the next: the machine drifts over
+            // minutes, and the sizes are compared with each other, so each size sees the same stretch of time.
+            var distinctCounts = counts.Distinct().ToArray();
+            var rowsBySize = distinctCounts.ToDictionary(n => n, _ => new List<RunSummary>());
+            var reportsBySize = distinctCounts.ToDictionary(n => n, _ => new List<object>());
+            for (int rep = 1; rep <= repeats; rep++)
+                foreach (int n in distinctCounts)
+                {
+                    var (row, runReport) = await RunOnceAsync(n, rep);
+                    rowsBySize[n].Add(row);
+                    reportsBySize[n].Add(runReport);
+                }
+            foreach (int n in distinctCounts)
+            {
+                var repeatRows = rowsBySize[n];
+                var repeatReports = reportsBySize[n];
+                int goodCount = Math.Min(n, allGood.Count), total = goodCount + hostile.Count;
                 // Medians over the repeats; the fraction of the roof is the median of each run's own ratio (same Azurite, same minute).
                 var median = new RunSummary(total, Median(repeatRows.Select(r => (double?)r.RoofBlobsPerSecond))!.Value,
                     Median(repeatRows.Select(r => r.BlobsPerSecond)), Median(repeatRows.Select(r => r.BurstBlobsPerSecond)),
@@ -238,7 +253,7 @@ public static class BenchPipelineCommand
                 summary.Add(median);
                 runs.Add(new
                 {
-                    inputs = total, goodImages = good.Count, hostileBlobs = hostile.Count, repeats,
+                    inputs = total, goodImages = goodCount, hostileBlobs = hostile.Count, repeats, order = "interleaved",
                     storageRoofBlobsPerSecond = median.RoofBlobsPerSecond,
                     blobsPerSecond = median.BlobsPerSecond, fractionOfRoof = median.FractionOfRoof,
                     burstBlobsPerSecond = median.BurstBlobsPerSecond,

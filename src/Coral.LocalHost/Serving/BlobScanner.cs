@@ -27,6 +27,7 @@ public sealed class BlobScanner
     private readonly ILogger _logger;
     private readonly TimeSpan _retryDelay;
     private readonly SemaphoreSlim _slots;
+    private readonly int _concurrency;
     private readonly ConcurrentDictionary<string, byte> _done = new();
     private readonly ConcurrentDictionary<string, Task> _inFlight = new();
     private readonly ConcurrentDictionary<string, (int Failures, DateTimeOffset RetryAt)> _failures = new();
@@ -41,6 +42,7 @@ public sealed class BlobScanner
         _scorer = scorer;
         _logger = logger;
         _slots = new SemaphoreSlim(concurrency, concurrency);
+        _concurrency = concurrency;
         _retryDelay = retryDelay ?? TimeSpan.FromSeconds(1);
     }
 
@@ -52,6 +54,12 @@ public sealed class BlobScanner
 
     /// <summary>Blob versions started and not yet finished.</summary>
     public int InFlight => _inFlight.Count;
+
+    /// <summary>
+    /// At least a full round of started blobs waits for a slot: whatever a listing found now would only queue behind
+    /// them, and each listing of a large container costs the storage time that scoring needs (a 2,000-blob backlog).
+    /// </summary>
+    public bool Saturated => _inFlight.Count >= 2 * _concurrency;
 
     /// <summary>Blob versions that failed and wait for their retry.</summary>
     public int AwaitingRetry => _failures.Count;

@@ -11,7 +11,8 @@ public sealed record LocalHostOptions
 {
     /// <summary>Wait between listings of incoming/ while nothing is new or in flight.</summary>
     public TimeSpan ScanInterval { get; init; } = TimeSpan.FromSeconds(1);
-    /// <summary>Shortest wait between listings while they find new blobs (a listing is spaced by twice its own time, at least this).</summary>
+    /// <summary>Shortest wait between listings while they find new blobs (a listing is spaced by twice its own time, at least this);
+    /// also how often a saturated scanner is checked again.</summary>
     public TimeSpan BusyScanInterval { get; init; } = TimeSpan.FromMilliseconds(100);
     public QueueConsumerOptions Queue { get; init; } = new();
     /// <summary>Stop once incoming/ has nothing new and longtail-jobs is empty (demo, tests).</summary>
@@ -36,10 +37,15 @@ public sealed class LocalPipelineHost(PipelineStorage storage, ScoreHandler scor
     /// <summary>When scanning and queue polling last worked; logged every <see cref="LocalHostOptions.HeartbeatInterval"/>.</summary>
     public HostLiveness Liveness { get; } = new();
 
+    /// <summary>Listings of incoming/ so far (0 before <see cref="RunAsync"/> starts).</summary>
+    public int Listings => _scanner?.Listings ?? 0;
+
+    private BlobScanner? _scanner;
+
     public async Task RunAsync(CancellationToken ct)
     {
         await storage.EnsureCreatedAsync(ct);
-        var scanner = new BlobScanner(storage, scorer, loggers.CreateLogger<BlobScanner>(), options.ScoringParallelism);
+        var scanner = _scanner = new BlobScanner(storage, scorer, loggers.CreateLogger<BlobScanner>(), options.ScoringParallelism);
         var consumer = new QueueConsumer(storage.Jobs, storage.JobsPoison, options.Queue, loggers.CreateLogger<QueueConsumer>(), storage.Staging, Liveness);
         _log.LogInformation("Serving: scanning {Incoming}/ every {Interval}, consuming {Queue} (visibility {Visibility}, max {Max} tries)",
             storage.Incoming.Name, options.ScanInterval, storage.Jobs.Name, options.Queue.VisibilityTimeout, options.Queue.MaxDequeueCount);
@@ -52,22 +58,27 @@ public sealed class LocalPipelineHost(PipelineStorage storage, ScoreHandler scor
             var lastHeartbeat = DateTimeOffset.UtcNow;
             while (!stop.IsCancellationRequested)
             {
-                try
+                // A backlog is being worked off: new arrivals would only queue behind it, so skip the listing (no storage request).
+                bool saturated = scanner.Saturated && failures == 0;
+                if (!saturated)
                 {
-                    // Does not wait for the blobs it starts: the next listing sees new arrivals while they are scored.
-                    started = await scanner.ListOnceAsync(stop.Token);
-                    lastScan = started + scanner.InFlight + scanner.AwaitingRetry;
-                    Liveness.ScanSucceeded();
-                    if (failures > 0) _log.LogInformation("Scan of {Incoming} works again after {Failures} failed scan(s)", storage.Incoming.Name, failures);
-                    failures = 0;
-                }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
-                catch (Exception e)
-                {
-                    // Any failure (an outage surfaces as AggregateException after the SDK's retries): one line, back off, go on.
-                    failures++;
-                    Liveness.ScanFailed();
-                    _log.LogWarning("Scan of {Incoming} failed ({Type}, {Failures} in a row): {Message}", storage.Incoming.Name, e.GetType().Name, failures, e.Message);
+                    try
+                    {
+                        // Does not wait for the blobs it starts: the next listing sees new arrivals while they are scored.
+                        started = await scanner.ListOnceAsync(stop.Token);
+                        lastScan = started + scanner.InFlight + scanner.AwaitingRetry;
+                        Liveness.ScanSucceeded();
+                        if (failures > 0) _log.LogInformation("Scan of {Incoming} works again after {Failures} failed scan(s)", storage.Incoming.Name, failures);
+                        failures = 0;
+                    }
+                    catch (OperationCanceledException) when (stop.IsCancellationRequested) { break; }
+                    catch (Exception e)
+                    {
+                        // Any failure (an outage surfaces as AggregateException after the SDK's retries): one line, back off, go on.
+                        failures++;
+                        Liveness.ScanFailed();
+                        _log.LogWarning("Scan of {Incoming} failed ({Type}, {Failures} in a row): {Message}", storage.Incoming.Name, e.GetType().Name, failures, e.Message);
+                    }
                 }
                 if (DateTimeOffset.UtcNow - lastHeartbeat >= options.HeartbeatInterval)
                 {
@@ -78,7 +89,8 @@ public sealed class LocalPipelineHost(PipelineStorage storage, ScoreHandler scor
                 // container cannot take most of the storage's time). A listing that found nothing new (a backlog being
                 // worked off, or quiet) waits the scan interval: each listing of a large container costs the storage.
                 var busy = TimeSpan.FromTicks(Math.Max(options.BusyScanInterval.Ticks, 2 * scanner.LastListing.Ticks));
-                var wait = failures > 0 ? TimeSpan.FromMilliseconds(Math.Min(30_000, options.ScanInterval.TotalMilliseconds * (1 << Math.Min(failures, 6))))
+                var wait = saturated ? options.BusyScanInterval
+                    : failures > 0 ? TimeSpan.FromMilliseconds(Math.Min(30_000, options.ScanInterval.TotalMilliseconds * (1 << Math.Min(failures, 6))))
                     : started > 0 && busy < options.ScanInterval ? busy : options.ScanInterval;
                 try { await Task.Delay(wait, stop.Token); } catch (OperationCanceledException) { break; }
             }
