@@ -36,6 +36,7 @@ public sealed class LtgBatchGenerator : ILongtailBatchGenerator, IDisposable
             ["weight"] = _options.Weight, ["strength"] = _options.Strength, ["steps"] = _options.Steps, ["eta"] = _options.Eta,
             ["cfgScale"] = _options.CfgScale, ["guideEvery"] = _options.GuideEvery, ["consistencyThreshold"] = _options.ConsistencyThreshold,
             ["guideTMax"] = _options.GuideTMax, ["guideTMin"] = _options.GuideTMin, ["oversample"] = _options.Oversample,
+            ["marginQuantile"] = _options.MarginQuantile, ["marginCalibration"] = _options.MarginCalibration,
             ["fromSource"] = _options.Start == GenerationStart.Source ? 1 : 0, ["filterDiffusionModel"] = _options.Filter == CandidateFilter.DiffusionModel ? 1 : 0,
         };
     }
@@ -101,7 +102,7 @@ public sealed class LtgBatchGenerator : ILongtailBatchGenerator, IDisposable
         Seed = r.Seed, ClassName = r.ClassName, Signal = r.Signal, SignalAfter = r.SignalAfter, SignalUnguided = r.SignalUnguided,
         HeldOutSignal = r.HeldOutSignal, HeldOutAfter = r.HeldOutAfter, HeldOutUnguided = r.HeldOutUnguided,
         Consistent = r.Consistent, ConsistencyBy = r.ConsistencyBy,
-        ModelClass = r.DiffusionClass is int k ? _generator.ClassNames[k] : null, ModelMargin = r.DiffusionMargin,
+        ModelClass = r.DiffusionClass is int k ? _generator.ClassNames[k] : null, ModelMargin = r.DiffusionMargin, ModelMarginThreshold = r.DiffusionMarginThreshold,
         Kept = r.Kept, Rank = r.Rank, Reason = r.Reason,
     };
 

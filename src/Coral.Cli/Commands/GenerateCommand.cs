@@ -117,6 +117,8 @@ internal sealed class LtgCli
     public required Option<int> Batch { get; init; }
     public required Option<int> Oversample { get; init; }
     public required Option<CandidateFilter> Filter { get; init; }
+    public required Option<double> MarginQuantile { get; init; }
+    public required Option<int> MarginCalibration { get; init; }
 
     public static LtgCli AddOptions(Command cmd)
     {
@@ -139,8 +141,10 @@ internal sealed class LtgCli
             Batch = new Option<int>("--batch") { Description = "images sampled together", DefaultValueFactory = _ => Defaults.BatchSize },
             Oversample = new Option<int>("--oversample") { Description = $"candidates per kept image (1 = keep all, marked; 2..{LtgOptions.MaxOversample} = drop those the filter puts outside the class, keep the top by signal)", DefaultValueFactory = _ => Defaults.Oversample },
             Filter = new Option<CandidateFilter>("--filter") { Description = "who decides a candidate shows its class: DiffusionModel (its implicit classifier) or GuideEnsemble (p ≥ --consistency-threshold)", DefaultValueFactory = _ => Defaults.Filter },
+            MarginQuantile = new Option<double>("--margin-quantile") { Description = "DiffusionModel filter: the smallest margin is this quantile of the margins of the class's unguided samples (0 = argmin only)", DefaultValueFactory = _ => Defaults.MarginQuantile },
+            MarginCalibration = new Option<int>("--margin-calibration") { Description = "unguided samples per class behind the margin threshold (once per class)", DefaultValueFactory = _ => Defaults.MarginCalibration },
         };
-        foreach (var opt in new Option[] { o.Diffusion, o.Classifier, o.Weight, o.Strength, o.Steps, o.Eta, o.Cfg, o.Signal, o.GuideEvery, o.GuideTMax, o.GuideTMin, o.Gradient, o.Normalization, o.Threshold, o.Batch, o.Oversample, o.Filter })
+        foreach (var opt in new Option[] { o.Diffusion, o.Classifier, o.Weight, o.Strength, o.Steps, o.Eta, o.Cfg, o.Signal, o.GuideEvery, o.GuideTMax, o.GuideTMin, o.Gradient, o.Normalization, o.Threshold, o.Batch, o.Oversample, o.Filter, o.MarginQuantile, o.MarginCalibration })
             cmd.Options.Add(opt);
         return o;
     }
@@ -157,6 +161,7 @@ internal sealed class LtgCli
             GuideTMax = p.GetValue(GuideTMax), GuideTMin = p.GetValue(GuideTMin), Gradient = p.GetValue(Gradient),
             Normalization = p.GetValue(Normalization), ConsistencyThreshold = p.GetValue(Threshold), BatchSize = p.GetValue(Batch),
             Oversample = p.GetValue(Oversample), Filter = p.GetValue(Filter),
+            MarginQuantile = p.GetValue(MarginQuantile), MarginCalibration = p.GetValue(MarginCalibration),
         };
         try { o.Validate(); }
         catch (DiffusionInputException e) { throw new DiffusionInputException("--" + e.Input, Bare(e)[(e.Input.Length + 2)..]); }

@@ -10,6 +10,9 @@ namespace Coral.Diffusion.Guidance;
 public sealed record ImplicitVerdict(int PredictedClass, double TargetMargin, float[] Errors)
 {
     public bool PlacesInClass(int target) => PredictedClass == target;
+
+    /// <summary>The filter's verdict: the target is the argmin and, when a threshold is given, it wins by at least that margin.</summary>
+    public bool Passes(int target, double? minMargin) => PlacesInClass(target) && TargetMargin >= (minMargin ?? 0);
 }
 
 /// <summary>

@@ -116,6 +116,7 @@ public sealed class LongtailGenerator
             before = signal.Compute(Decoder.Decode(source)).item<float>();
         }
 
+        double? marginThreshold = MarginThreshold(request.ClassIndex, o, signal);
         var plan = Timesteps(Model.Diffusion.Timesteps, o, source is not null);
         int chunks = (n + o.BatchSize - 1) / o.BatchSize;
         var progressState = new StepCounter(plan.Length * chunks * (twin ? 2 : 1), n, progress, ct);
@@ -133,9 +134,10 @@ public sealed class LongtailGenerator
             var d = guidedRun.Implicit?[j];
             candidates.Add(new LtgImageRecord(j, seeds[j], request.ClassIndex, ClassNames[request.ClassIndex], o.Weight,
                 source is null ? 0 : o.Strength, source is not null, signal.Name, before, guidedRun.Signal[j], v.Probabilities, v.PredictedClass,
-                v.TargetProbability, d?.PlacesInClass(request.ClassIndex) ?? v.Consistent)
+                v.TargetProbability, d?.Passes(request.ClassIndex, marginThreshold) ?? v.Consistent)
             {
                 ConsistencyBy = d is null ? "guide-ensemble" : "diffusion-model", DiffusionClass = d?.PredictedClass, DiffusionMargin = d?.TargetMargin,
+                DiffusionMarginThreshold = d is null ? null : marginThreshold,
                 SignalUnguided = unguidedRun?.Signal[j], HeldOutSignal = heldOut?.Name, HeldOutAfter = guidedRun.HeldOut?[j],
                 HeldOutUnguided = unguidedRun?.HeldOut?[j],
             });
@@ -152,7 +154,9 @@ public sealed class LongtailGenerator
     private (List<LtgImageRecord> Kept, List<LtgImageRecord> All) Select(List<LtgImageRecord> candidates, int count, LtgOptions o)
     {
         string Why(LtgImageRecord r) => r.DiffusionClass is int dc
-            ? $"the diffusion model places it in {ClassNames[dc]} (margin {r.DiffusionMargin:G3})"
+            ? dc == r.ClassIndex
+                ? $"the diffusion model places it in {ClassNames[dc]} by a margin of {r.DiffusionMargin:G3}, below the class's {r.DiffusionMarginThreshold:G3} (quantile {o.MarginQuantile:G3} of {o.MarginCalibration} unguided samples)"
+                : $"the diffusion model places it in {ClassNames[dc]} (margin {r.DiffusionMargin:G3})"
             : $"the guide ensemble gives the class p = {r.TargetProbability:F2} < {o.ConsistencyThreshold}";
         if (o.Oversample == 1)
         {
@@ -178,6 +182,35 @@ public sealed class LongtailGenerator
         }).ToList();
         return ([.. all.Where(r => r.Kept).OrderBy(r => r.Rank)], all);
     }
+
+    /// <summary>
+    /// The smallest implicit-classifier margin a candidate of the class may have: the <see cref="LtgOptions.MarginQuantile"/>
+    /// of the margins of <see cref="LtgOptions.MarginCalibration"/> unguided samples of the class from noise (fixed seeds),
+    /// i.e. "at least as clearly in class as a typical image the model draws of it". Sampled once per class and sampler
+    /// setting, then cached. Null when the diffusion model is not the filter or the quantile is 0 (argmin only).
+    /// </summary>
+    public double? MarginThreshold(int classIndex, LtgOptions o) => MarginThreshold(classIndex, o, LongtailSignals.Create(o.Signal, Guide));
+
+    private double? MarginThreshold(int classIndex, LtgOptions o, ILongtailSignal signal)
+    {
+        if (o.Filter != CandidateFilter.DiffusionModel || o.MarginQuantile <= 0) return null;
+        var key = (classIndex, o.Steps, o.Eta, o.CfgScale, string.Join(",", o.ImplicitFractions), o.MarginQuantile, o.MarginCalibration);
+        if (_marginThresholds.TryGetValue(key, out double cached)) return cached;
+        var plain = o with { Weight = 0, MeasureUnguided = false };
+        var seeds = MarginCalibrationSeeds(classIndex, o.MarginCalibration);
+        var plan = Timesteps(Model.Diffusion.Timesteps, plain, fromSource: false);
+        var run = SampleAll(new LongtailGuidance(signal, Decoder, plain, Model.Diffusion.Timesteps), plan, null, classIndex, seeds, plain, signal, null,
+            new StepCounter(0, seeds.Length, null, default), judgeClass: true);
+        double threshold = Calibration.Quantile([.. run.Implicit!.Select(v => (float)v.TargetMargin)], o.MarginQuantile);
+        _marginThresholds[key] = threshold;
+        return threshold;
+    }
+
+    /// <summary>Seeds of the margin calibration's unguided samples of a class (far from request seeds, which derive from job ids and small integers).</summary>
+    public static long[] MarginCalibrationSeeds(int classIndex, int count) =>
+        [.. Enumerable.Range(0, count).Select(i => SeedFor(0x6D617267696E + classIndex, i))];
+
+    private readonly Dictionary<(int, int, double, double, string, double, int), double> _marginThresholds = new();
 
     /// <summary>The measure reported beside the guiding signal but never optimised: the ensemble's MI when the head guides.</summary>
     private ILongtailSignal? HeldOutSignal(SignalKind guiding) =>

@@ -170,19 +170,21 @@ public static class LtgEvaluation
                 }
                 if (options.Filter == CandidateFilter.DiffusionModel)
                 {
-                    // How often the filter would drop a real image of the class: its recall on images no guide member trained on.
+                    // How often the filter would drop a real image of the class: its recall on images no guide member trained on
+                    // (argmin and the class's calibrated margin, as for candidates).
                     var recall = cls.ToDictionary(k => gen.ClassNames[k], k =>
                     {
+                        double? minMargin = gen.MarginThreshold(k, options);
                         var unseen = real.Value.Unseen;
                         var idx = SourcePool.Draw(unseen, k, 32, 999);
                         using var scope = NewDisposeScope();
                         var x = TrainingData.ToTensor(unseen.Subset(idx), o.Resolution);
                         var v = ImplicitClassifier.Judge(gen.Model, x, [.. Enumerable.Repeat(k, idx.Length)], [.. idx.Select(i => (long)i)],
                             ImplicitClassifier.Timesteps(gen.Model.Diffusion.Timesteps, options.ImplicitFractions));
-                        return v.Count(d => d.PlacesInClass(k)) / (double)idx.Length;
+                        return v.Count(d => d.Passes(k, minMargin)) / (double)idx.Length;
                     });
                     report["filterRecallOnRealImages"] = recall;
-                    say($"(b) the diffusion model's implicit classifier places real images in their class: {string.Join(", ", recall.Select(kv => $"{kv.Key} {kv.Value:P0}"))} (32 unseen images each)");
+                    say($"(b) the diffusion-model filter passes real images of their class: {string.Join(", ", recall.Select(kv => $"{kv.Key} {kv.Value:P0}"))} (32 unseen images each)");
                 }
                 report["consistency"] = new { weight = options.Weight, judge = o.JudgePath, judgeConsistent = atDefault.JudgeConsistent,
                     judgeArgmax = atDefault.JudgeArgmax, judgeArgmaxCi95 = atDefault.JudgeArgmaxCi95, judgeConsistentCi95 = atDefault.JudgeConsistentCi95,

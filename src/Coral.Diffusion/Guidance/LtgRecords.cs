@@ -56,6 +56,8 @@ public sealed record LtgImageRecord(
     /// <summary>The diffusion model's implicit classifier: its class and margin for the target (null when not the filter).</summary>
     public int? DiffusionClass { get; init; }
     public double? DiffusionMargin { get; init; }
+    /// <summary>The smallest margin the class asks for (<see cref="LtgOptions.MarginQuantile"/> of its unguided samples; null: argmin only).</summary>
+    public double? DiffusionMarginThreshold { get; init; }
     /// <summary>Whose verdict <c>Consistent</c> is: "diffusion-model" (implicit classifier) or "guide-ensemble".</summary>
     public string ConsistencyBy { get; init; } = "guide-ensemble";
 }

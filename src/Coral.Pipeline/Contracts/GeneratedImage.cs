@@ -37,6 +37,8 @@ public sealed record CandidateEvidence
     /// <summary>The diffusion model's class for the image and its margin for the target (when it decided).</summary>
     public string? ModelClass { get; init; }
     public double? ModelMargin { get; init; }
+    /// <summary>The smallest margin the class asks for (a quantile of the margins of its unguided samples); null: argmin only.</summary>
+    public double? ModelMarginThreshold { get; init; }
     public required bool Kept { get; init; }
     /// <summary>Rank among in-class candidates by the signal (1 = highest; 0 = not ranked).</summary>
     public int Rank { get; init; }

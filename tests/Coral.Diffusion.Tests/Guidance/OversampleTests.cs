@@ -19,20 +19,55 @@ public class OversampleTests
         using var model = TinyModels.Diffusion();
         using var bundle = TinyModels.Classifier();
         var gen = new LongtailGenerator(model, bundle);
-        var o = Fast(0.5, 3, 0) with { Filter = new LtgOptions().Filter };
+        var o = Fast(0.5, 3, 0) with { Filter = new LtgOptions().Filter, MarginCalibration = 8 };
         o.Filter.Should().Be(CandidateFilter.DiffusionModel);
         var batch = gen.Generate(new LtgRequest { ClassIndex = 1, Count = 2, Options = o, Seed = 5 });
 
-        batch.Candidates.Should().HaveCount(6).And.OnlyContain(c => c.ConsistencyBy == "diffusion-model" && c.DiffusionClass != null);
-        batch.Candidates.Should().OnlyContain(c => c.Consistent == (c.DiffusionClass == 1), "in class = the implicit classifier's argmax is the target");
-        batch.Candidates.Should().OnlyContain(c => (c.DiffusionMargin > 0) == c.Consistent);
+        double threshold = gen.MarginThreshold(1, o)!.Value;
+        batch.Candidates.Should().HaveCount(6).And.OnlyContain(c => c.ConsistencyBy == "diffusion-model" && c.DiffusionClass != null && c.DiffusionMarginThreshold == threshold);
+        batch.Candidates.Should().OnlyContain(c => c.Consistent == (c.DiffusionClass == 1 && c.DiffusionMargin >= threshold),
+            "in class = the implicit classifier's argmax is the target, by at least the class's calibrated margin");
         foreach (var c in batch.Candidates.Where(c => !c.Consistent))
-            c.Reason.Should().Be($"dropped: the diffusion model places it in {gen.ClassNames[c.DiffusionClass!.Value]} (margin {c.DiffusionMargin:G3})");
+            c.Reason.Should().Be(c.DiffusionClass == 1
+                ? $"dropped: the diffusion model places it in {gen.ClassNames[1]} by a margin of {c.DiffusionMargin:G3}, below the class's {threshold:G3} (quantile 0.5 of 8 unguided samples)"
+                : $"dropped: the diffusion model places it in {gen.ClassNames[c.DiffusionClass!.Value]} (margin {c.DiffusionMargin:G3})");
         // In-class candidates first by signal; only if fewer than 2 pass, the closest misses top the batch up, marked.
         var inClass = batch.Candidates.Where(c => c.Consistent).OrderByDescending(c => c.SignalAfter).Select(c => c.Index).ToList();
         var misses = batch.Candidates.Where(c => !c.Consistent).OrderByDescending(c => c.DiffusionMargin).Select(c => c.Index);
         batch.Records.Select(r => r.Index).Should().Equal(inClass.Concat(misses).Take(2));
         foreach (var r in batch.Records.Where(r => !r.Consistent)) r.Reason.Should().StartWith("kept, marked: only ");
+    }
+
+    [Fact]
+    public void The_margin_threshold_is_the_quantile_of_the_margins_of_the_classs_unguided_samples()
+    {
+        using var model = TinyModels.Diffusion();
+        using var bundle = TinyModels.Classifier();
+        var gen = new LongtailGenerator(model, bundle);
+        var o = Fast(0, 1, 0) with { Filter = CandidateFilter.DiffusionModel, MarginCalibration = 8, MarginQuantile = 0.25 };
+        // The calibration samples, drawn here as a plain unguided batch with the same seeds.
+        var calibration = gen.Generate(new LtgRequest { ClassIndex = 2, Count = 8, Options = o, Seeds = LongtailGenerator.MarginCalibrationSeeds(2, 8) });
+        var margins = calibration.Records.Select(r => (float)r.DiffusionMargin!.Value).ToArray();
+        gen.MarginThreshold(2, o).Should().BeApproximately(Coral.Ml.Signals.Calibration.Quantile(margins, 0.25), 1e-6);
+        gen.MarginThreshold(2, o with { MarginQuantile = 1 }).Should().BeApproximately(margins.Max(), 1e-6);
+        gen.MarginThreshold(2, o with { MarginQuantile = 0 }).Should().BeNull("quantile 0 asks for the argmin only");
+        gen.MarginThreshold(2, o with { Filter = CandidateFilter.GuideEnsemble }).Should().BeNull();
+
+        // A higher quantile never lets more candidates through (same seeds, same images).
+        var request = new LtgRequest { ClassIndex = 2, Count = 6, Options = o with { Weight = 0.5 }, Seed = 9 };
+        int Passing(double q) => gen.Generate(request with { Options = request.Options with { MarginQuantile = q } }).Records.Count(r => r.Consistent);
+        Passing(0).Should().BeGreaterThanOrEqualTo(Passing(0.5)).And.BeGreaterThanOrEqualTo(Passing(1));
+        Passing(0.5).Should().BeGreaterThanOrEqualTo(Passing(1));
+    }
+
+    [Theory]
+    [InlineData(-0.1, 32, "margin-quantile")]
+    [InlineData(1.5, 32, "margin-quantile")]
+    [InlineData(0.5, 0, "margin-calibration")]
+    public void Margin_settings_out_of_range_are_typed_errors(double quantile, int calibration, string input)
+    {
+        var act = () => new LtgOptions { MarginQuantile = quantile, MarginCalibration = calibration }.Validate();
+        act.Should().Throw<DiffusionInputException>().Which.Input.Should().Be(input);
     }
 
     [Fact]
