@@ -79,7 +79,7 @@ public sealed class FakeBatchGenerator : ILongtailBatchGenerator
     {
         Seed = seed, ClassName = cls, Signal = "epistemic-head", SignalAfter = after, SignalUnguided = after - 0.02,
         HeldOutSignal = "mutual-information", HeldOutAfter = after / 2, HeldOutUnguided = after / 3,
-        Consistent = consistent, ConsistencyBy = "diffusion-model", ModelClass = consistent ? cls : "Other", ModelMargin = consistent ? 0.01 : -0.01,
+        Consistent = consistent, ConsistencyBy = "diffusion-model", ModelClass = consistent ? cls : "Other", ModelMargin = consistent ? 0.01 : -0.01, ModelMarginThreshold = 0.005,
         Kept = kept, Rank = rank, Reason = kept ? $"kept: rank {rank}" : "dropped: the diffusion model places it in Other",
     };
 }

@@ -130,12 +130,12 @@ public static class ClassifierRecipe
             var r = BatchInference.Run(bundle, headSet, keepFeatures: true);
             var target = r.Signals[SignalKind.MutualInformation];
             head = EpistemicHeadTrainer.Fit(r.Features!, r.Logits, target, config.FeatureDim, config.NumClasses, o.Head with { Seed = o.Seed }, progress);
-            bundle = new ClassifierBundle(config, full.ClassNames, members, head, null, card);
             headCard = new EpistemicHeadCard("ensemble mutual information (nats)", headSet.Count,
                 $"held-out training images of {data.Name} (stratified half)" + (headSet.Count > calSet.Count * 2 ? " plus images the long-tailed subsampling left out" : ""),
                 o.Head.Epochs, Pearson(HeadValues(head, r.Features!, r.Logits, config), target));
 
-            // Where the training images sit in feature space: the out-of-domain mark's model, thresholded on calSet below.
+            // Where the training images sit in feature space (member 0's features, no head needed): the out-of-domain
+            // mark's model, thresholded on calSet below.
             bundle = new ClassifierBundle(config, full.ClassNames, members, head, null, card) { Domain = FitDomain(bundle, train) };
             var cal = BatchInference.Run(bundle, calSet);
             calibration = Calibration.Fit(cal.Signals, o.FlagRate, o.FlagSignal,

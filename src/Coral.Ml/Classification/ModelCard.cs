@@ -47,10 +47,15 @@ public sealed record ModelCard
             var t = Enumerable.Range(0, numClasses).Where(k => Groups[k] == nameof(Coral.Data.ClassGroup.Tail)).ToArray();
             if (t.Length > 0) return t;
         }
-        if (TrainCountsPerClass.Count != numClasses) return [];
-        var g = Coral.Data.LongTailSplit.Groups(TrainCountsPerClass);
-        return [.. Enumerable.Range(0, g.Length).Where(k => g[k] == Coral.Data.ClassGroup.Tail)];
+        return GroupsFromCounts(numClasses) is { } g ? [.. Enumerable.Range(0, numClasses).Where(k => g[k] == nameof(Coral.Data.ClassGroup.Tail))] : [];
     }
+
+    /// <summary>Each class's group (head, middle, tail): <see cref="Groups"/>, else from the training counts; null when the card knows neither.</summary>
+    public IReadOnlyList<string>? ClassGroups(int numClasses) => Groups.Count == numClasses ? Groups : GroupsFromCounts(numClasses);
+
+    private string[]? GroupsFromCounts(int numClasses) => TrainCountsPerClass.Count == numClasses
+        ? [.. Coral.Data.LongTailSplit.Groups(TrainCountsPerClass).Select(g => g.ToString())]
+        : null;
     /// <summary>Extra labelled images the members trained on (approved images from curated/), per folder.</summary>
     public IReadOnlyList<AddedImages>? AddedImages { get; init; }
 }

@@ -30,26 +30,16 @@ public static class BatchInference
         var ens = new int[n];
         var memberPred = Enumerable.Range(0, k).Select(_ => new int[n]).ToArray();
         var features = keepFeatures ? new float[n * bundle.Config.FeatureDim] : null;
-        int done = 0;
-        foreach (var idx in ImageBatches.Chunks(n, batchSize))
+        ForEachBatch(bundle, data, batchSize, allMembers: true, (o, done, b) =>
         {
-            using var scope = NewDisposeScope();
-            using var mode = torch.inference_mode();
-            using var o = bundle.Forward(ImageBatches.Images(data, idx));
-            int b = idx.Length;
             o.Logits.contiguous().data<float>().CopyTo(logits.AsSpan(done * c, b * c));
             if (features is not null) o.Features.contiguous().data<float>().CopyTo(features.AsSpan(done * bundle.Config.FeatureDim, b * bundle.Config.FeatureDim));
             foreach (var kind in kinds)
-            {
-                var v = LongtailSignals.FromOutputs(kind, bundle, o);
-                v.contiguous().data<float>().CopyTo(signals[kind].AsSpan(done, b));
-            }
-            var meanP = o.MemberLogits.softmax(-1).mean([0]).argmax(-1).to(ScalarType.Int32).data<int>().ToArray();
-            meanP.CopyTo(ens.AsSpan(done));
+                LongtailSignals.FromOutputs(kind, bundle, o).contiguous().data<float>().CopyTo(signals[kind].AsSpan(done, b));
+            o.MemberLogits.softmax(-1).mean([0]).argmax(-1).to(ScalarType.Int32).data<int>().ToArray().CopyTo(ens.AsSpan(done));
             var mp = o.MemberLogits.argmax(-1).to(ScalarType.Int32).contiguous().data<int>().ToArray();
             for (int m = 0; m < k; m++) mp.AsSpan(m * b, b).CopyTo(memberPred[m].AsSpan(done));
-            done += b;
-        }
+        });
         return new InferenceResult(n, ClassificationMath.ArgMax(logits, c), ens, memberPred, signals, logits, features);
     }
 
@@ -57,16 +47,24 @@ public static class BatchInference
     public static float[] DomainFeatures(ClassifierBundle bundle, LabeledImages data, int batchSize = 500)
     {
         TorchRuntime.EnsureLoaded();
-        int dim = bundle.Config.DomainFeatureDim, done = 0;
+        int dim = bundle.Config.DomainFeatureDim;
         var result = new float[data.Count * dim];
+        ForEachBatch(bundle, data, batchSize, allMembers: false, (o, done, b) =>
+            o.DomainFeatures.contiguous().data<float>().CopyTo(result.AsSpan(done * dim, b * dim)));
+        return result;
+    }
+
+    /// <summary>The bundle over the set in batches, in order, under inference mode and a dispose scope per batch; <paramref name="use"/> gets the outputs, the index of the batch's first image and its size.</summary>
+    private static void ForEachBatch(ClassifierBundle bundle, LabeledImages data, int batchSize, bool allMembers, Action<BundleOutputs, int, int> use)
+    {
+        int done = 0;
         foreach (var idx in ImageBatches.Chunks(data.Count, batchSize))
         {
             using var scope = NewDisposeScope();
             using var mode = torch.inference_mode();
-            using var o = bundle.Forward(ImageBatches.Images(data, idx), allMembers: false);
-            o.DomainFeatures.contiguous().data<float>().CopyTo(result.AsSpan(done * dim, idx.Length * dim));
+            using var o = bundle.Forward(ImageBatches.Images(data, idx), allMembers);
+            use(o, done, idx.Length);
             done += idx.Length;
         }
-        return result;
     }
 }

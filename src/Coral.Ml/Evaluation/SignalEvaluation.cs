@@ -63,9 +63,9 @@ public static class SignalEvaluation
     {
         var r = BatchInference.Run(bundle, test);
         var wrong = r.Predicted.Select((p, i) => p != test.Labels[i]).ToArray();
-        var groups = bundle.Card.Groups.Count == bundle.NumClasses
-            ? bundle.Card.Groups
-            : LongTailSplit.Groups(test.CountsPerClass()).Select(g => g.ToString()).ToArray();
+        // The card's groups (or its training counts); a card with neither falls back to the test set's own counts.
+        var groups = bundle.Card.ClassGroups(bundle.NumClasses)
+            ?? LongTailSplit.Groups(test.CountsPerClass()).Select(g => g.ToString()).ToArray();
         var tail = test.Labels.Select(y => groups[y] == nameof(ClassGroup.Tail)).ToArray();
         var (acc, perClass) = ClassificationMath.Accuracy(r.Predicted, test.Labels, bundle.NumClasses);
 
