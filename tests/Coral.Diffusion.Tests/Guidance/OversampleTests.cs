@@ -19,7 +19,7 @@ public class OversampleTests
         using var model = TinyModels.Diffusion();
         using var bundle = TinyModels.Classifier();
         var gen = new LongtailGenerator(model, bundle);
-        var o = Fast(0.5, 3, 0) with { Filter = new LtgOptions().Filter, MarginCalibration = 8 };
+        var o = Fast(0.5, 3, 0) with { Filter = new LtgOptions().Filter, MarginQuantile = 0.5, MarginCalibration = 8 };
         o.Filter.Should().Be(CandidateFilter.DiffusionModel);
         var batch = gen.Generate(new LtgRequest { ClassIndex = 1, Count = 2, Options = o, Seed = 5 });
 
