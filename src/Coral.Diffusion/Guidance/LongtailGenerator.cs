@@ -116,7 +116,7 @@ public sealed class LongtailGenerator
             before = signal.Compute(Decoder.Decode(source)).item<float>();
         }
 
-        double? marginThreshold = MarginThreshold(request.ClassIndex, o, signal);
+        double? marginThreshold = MarginThreshold(request.ClassIndex, o, signal, ct);
         var plan = Timesteps(Model.Diffusion.Timesteps, o, source is not null);
         int chunks = (n + o.BatchSize - 1) / o.BatchSize;
         var progressState = new StepCounter(plan.Length * chunks * (twin ? 2 : 1), n, progress, ct);
@@ -189,9 +189,9 @@ public sealed class LongtailGenerator
     /// i.e. "at least as clearly in class as a typical image the model draws of it". Sampled once per class and sampler
     /// setting, then cached. Null when the diffusion model is not the filter or the quantile is 0 (argmin only).
     /// </summary>
-    public double? MarginThreshold(int classIndex, LtgOptions o) => MarginThreshold(classIndex, o, LongtailSignals.Create(o.Signal, Guide));
+    public double? MarginThreshold(int classIndex, LtgOptions o, CancellationToken ct = default) => MarginThreshold(classIndex, o, LongtailSignals.Create(o.Signal, Guide), ct);
 
-    private double? MarginThreshold(int classIndex, LtgOptions o, ILongtailSignal signal)
+    private double? MarginThreshold(int classIndex, LtgOptions o, ILongtailSignal signal, CancellationToken ct)
     {
         if (o.Filter != CandidateFilter.DiffusionModel || o.MarginQuantile <= 0) return null;
         var key = (classIndex, o.Steps, o.Eta, o.CfgScale, string.Join(",", o.ImplicitFractions), o.MarginQuantile, o.MarginCalibration);
@@ -200,7 +200,7 @@ public sealed class LongtailGenerator
         var seeds = MarginCalibrationSeeds(classIndex, o.MarginCalibration);
         var plan = Timesteps(Model.Diffusion.Timesteps, plain, fromSource: false);
         var run = SampleAll(new LongtailGuidance(signal, Decoder, plain, Model.Diffusion.Timesteps), plan, null, classIndex, seeds, plain, signal, null,
-            new StepCounter(0, seeds.Length, null, default), judgeClass: true);
+            new StepCounter(0, seeds.Length, null, ct), judgeClass: true);
         double threshold = Calibration.Quantile([.. run.Implicit!.Select(v => (float)v.TargetMargin)], o.MarginQuantile);
         _marginThresholds[key] = threshold;
         return threshold;
