@@ -227,20 +227,14 @@ public static class BenchPipelineCommand
             // Interleaved (500, 2,000, 500, 2,000, …), not all runs of one size and then the next: the machine drifts over
             // minutes, and the sizes are compared with each other, so each size sees the same stretch of time.
             var distinctCounts = counts.Distinct().ToArray();
-            var rowsBySize = distinctCounts.ToDictionary(n => n, _ => new List<RunSummary>());
-            var reportsBySize = distinctCounts.ToDictionary(n => n, _ => new List<object>());
+            var bySize = distinctCounts.ToDictionary(n => n, _ => new List<(RunSummary Row, object Report)>());
             for (int rep = 1; rep <= repeats; rep++)
-                foreach (int n in distinctCounts)
-                {
-                    var (row, runReport) = await RunOnceAsync(n, rep);
-                    rowsBySize[n].Add(row);
-                    reportsBySize[n].Add(runReport);
-                }
+                foreach (int n in distinctCounts) bySize[n].Add(await RunOnceAsync(n, rep));
             foreach (int n in distinctCounts)
             {
-                var repeatRows = rowsBySize[n];
-                var repeatReports = reportsBySize[n];
-                int goodCount = Math.Min(n, allGood.Count), total = goodCount + hostile.Count;
+                var repeatRows = bySize[n].Select(r => r.Row).ToList();
+                var repeatReports = bySize[n].Select(r => r.Report).ToList();
+                int total = repeatRows[0].Inputs;
                 // Medians over the repeats; the fraction of the roof is the median of each run's own ratio (same Azurite, same minute).
                 var median = new RunSummary(total, Median(repeatRows.Select(r => (double?)r.RoofBlobsPerSecond))!.Value,
                     Median(repeatRows.Select(r => r.BlobsPerSecond)), Median(repeatRows.Select(r => r.BurstBlobsPerSecond)),
@@ -253,7 +247,7 @@ public static class BenchPipelineCommand
                 summary.Add(median);
                 runs.Add(new
                 {
-                    inputs = total, goodImages = goodCount, hostileBlobs = hostile.Count, repeats, order = "interleaved",
+                    inputs = total, goodImages = total - hostile.Count, hostileBlobs = hostile.Count, repeats, order = "interleaved",
                     storageRoofBlobsPerSecond = median.RoofBlobsPerSecond,
                     blobsPerSecond = median.BlobsPerSecond, fractionOfRoof = median.FractionOfRoof,
                     burstBlobsPerSecond = median.BurstBlobsPerSecond,
