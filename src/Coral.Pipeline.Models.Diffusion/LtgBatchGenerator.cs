@@ -30,14 +30,14 @@ public sealed class LtgBatchGenerator : ILongtailBatchGenerator, IDisposable
         _generator = new LongtailGenerator(model, guide);
         _options = options ?? new LtgOptions();
         _options.Validate();
-        DiffusionModel = $"{modelVersion}; ltg signal {LongtailSignals.NameOf(_options.Signal)}";
+        DiffusionModel = $"{modelVersion}; ltg signal {_options.GuidingSignalName}";
         Parameters = new Dictionary<string, double>
         {
             ["weight"] = _options.Weight, ["strength"] = _options.Strength, ["steps"] = _options.Steps, ["eta"] = _options.Eta,
             ["cfgScale"] = _options.CfgScale, ["guideEvery"] = _options.GuideEvery, ["consistencyThreshold"] = _options.ConsistencyThreshold,
             ["guideTMax"] = _options.GuideTMax, ["guideTMin"] = _options.GuideTMin, ["oversample"] = _options.Oversample,
             ["marginQuantile"] = _options.MarginQuantile, ["marginCalibration"] = _options.MarginCalibration,
-            ["fromSource"] = _options.Start == GenerationStart.Source ? 1 : 0, ["filterDiffusionModel"] = _options.Filter == CandidateFilter.DiffusionModel ? 1 : 0,
+            ["fromSource"] = _options.Start == GenerationStart.Source ? 1 : 0, ["objectiveClassLoss"] = _options.Objective == GuidanceObjective.ClassLoss ? 1 : 0, ["filterDiffusionModel"] = _options.Filter == CandidateFilter.DiffusionModel ? 1 : 0,
         };
     }
 

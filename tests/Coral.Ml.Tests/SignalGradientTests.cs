@@ -29,6 +29,26 @@ public class SignalGradientTests
     }
 
     [Fact]
+    public void Class_loss_is_minus_log_of_the_ensemble_mean_probability_of_the_class_and_has_a_gradient()
+    {
+        using var bundle = TestBundles.Random();
+        using var scope = NewDisposeScope();
+        var x = ImagesOf(3).requires_grad_(true);
+        var loss = new TargetClassLoss(bundle, 2).Compute(x);
+        using (no_grad())
+        {
+            var p = bundle.MemberLogits(x).softmax(-1).mean([0])[.., 2];
+            var expected = (-p.log()).data<float>().ToArray();
+            loss.detach().data<float>().ToArray().Should().BeEquivalentTo(expected, c => c.Using<float>(e => e.Subject.Should().BeApproximately(e.Expectation, 1e-5f)).WhenTypeIs<float>());
+        }
+        loss.sum().backward();
+        x.grad!.abs().sum().item<float>().Should().BeGreaterThan(0);
+        x.grad!.isfinite().all().item<bool>().Should().BeTrue();
+        new TargetClassLoss(bundle, 2).Name.Should().Be("class-loss");
+        FluentActions.Invoking(() => new TargetClassLoss(bundle, bundle.NumClasses)).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Fact]
     public void Energy_gradient_matches_a_finite_difference()
     {
         using var bundle = TestBundles.Random();

@@ -49,7 +49,7 @@ public static class GenerateCommand
             string dir = parse.GetValue(outDir)!;
             Write(batch, dir, imagePath, models);
             AnsiConsole.MarkupLine($"[green]{batch.Records.Count} image(s)[/] of [bold]{Markup.Escape(gen.ClassNames[classIndex])}[/] → {Markup.Escape(dir)} " +
-                $"in {batch.Seconds:F1} s; mean {Markup.Escape(LongtailSignals.NameOf(options.Signal))} {batch.MeanSignalAfter:G4}" +
+                $"in {batch.Seconds:F1} s; mean {Markup.Escape(options.GuidingSignalName)} {batch.MeanSignalAfter:G4}" +
                 (batch.Records[0].SignalBefore is double b ? $" (source {b:G4})" : "") +
                 $"; consistent {batch.Records.Count(r => r.Consistent)}/{batch.Records.Count}");
             return 0;
@@ -108,6 +108,7 @@ internal sealed class LtgCli
     public required Option<double> Eta { get; init; }
     public required Option<double> Cfg { get; init; }
     public required Option<string> Signal { get; init; }
+    public required Option<GuidanceObjective> Objective { get; init; }
     public required Option<int> GuideEvery { get; init; }
     public required Option<double> GuideTMax { get; init; }
     public required Option<double> GuideTMin { get; init; }
@@ -132,6 +133,7 @@ internal sealed class LtgCli
             Eta = new Option<double>("--eta") { Description = "DDIM η (0 = deterministic)", DefaultValueFactory = _ => Defaults.Eta },
             Cfg = new Option<double>("--cfg") { Description = "classifier-free guidance ω", DefaultValueFactory = _ => Defaults.CfgScale },
             Signal = new Option<string>("--signal") { Description = "longtail signal: epistemic-head, mutual-information, entropy, energy", DefaultValueFactory = _ => LongtailSignals.NameOf(Defaults.Signal) },
+            Objective = new Option<GuidanceObjective>("--objective") { Description = "what guidance pushes up: Longtail (the --signal) or ClassLoss (the guide ensemble's loss for the target class)", DefaultValueFactory = _ => Defaults.Objective },
             GuideEvery = new Option<int>("--guide-every") { Description = "guide every k-th step", DefaultValueFactory = _ => Defaults.GuideEvery },
             GuideTMax = new Option<double>("--guide-t-max") { Description = "guide only steps with timestep t ≤ this fraction of T (1 = all; low-noise steps only when smaller)", DefaultValueFactory = _ => Defaults.GuideTMax },
             GuideTMin = new Option<double>("--guide-t-min") { Description = "guide only steps with timestep t ≥ this fraction of T (0 = down to the last step)", DefaultValueFactory = _ => Defaults.GuideTMin },
@@ -144,7 +146,7 @@ internal sealed class LtgCli
             MarginQuantile = new Option<double>("--margin-quantile") { Description = "DiffusionModel filter: the smallest margin is this quantile of the margins of the class's unguided samples (0 = argmin only)", DefaultValueFactory = _ => Defaults.MarginQuantile },
             MarginCalibration = new Option<int>("--margin-calibration") { Description = "unguided samples per class behind the margin threshold (once per class)", DefaultValueFactory = _ => Defaults.MarginCalibration },
         };
-        foreach (var opt in new Option[] { o.Diffusion, o.Classifier, o.Weight, o.Strength, o.Steps, o.Eta, o.Cfg, o.Signal, o.GuideEvery, o.GuideTMax, o.GuideTMin, o.Gradient, o.Normalization, o.Threshold, o.Batch, o.Oversample, o.Filter, o.MarginQuantile, o.MarginCalibration })
+        foreach (var opt in new Option[] { o.Diffusion, o.Classifier, o.Weight, o.Strength, o.Steps, o.Eta, o.Cfg, o.Signal, o.Objective, o.GuideEvery, o.GuideTMax, o.GuideTMin, o.Gradient, o.Normalization, o.Threshold, o.Batch, o.Oversample, o.Filter, o.MarginQuantile, o.MarginCalibration })
             cmd.Options.Add(opt);
         return o;
     }
@@ -157,7 +159,7 @@ internal sealed class LtgCli
         var o = new LtgOptions
         {
             Weight = p.GetValue(Weight), Strength = p.GetValue(Strength), Steps = p.GetValue(Steps), Eta = p.GetValue(Eta),
-            CfgScale = p.GetValue(Cfg), Signal = signal, GuideEvery = p.GetValue(GuideEvery),
+            CfgScale = p.GetValue(Cfg), Signal = signal, Objective = p.GetValue(Objective), GuideEvery = p.GetValue(GuideEvery),
             GuideTMax = p.GetValue(GuideTMax), GuideTMin = p.GetValue(GuideTMin), Gradient = p.GetValue(Gradient),
             Normalization = p.GetValue(Normalization), ConsistencyThreshold = p.GetValue(Threshold), BatchSize = p.GetValue(Batch),
             Oversample = p.GetValue(Oversample), Filter = p.GetValue(Filter),

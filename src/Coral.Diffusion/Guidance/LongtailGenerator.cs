@@ -100,8 +100,8 @@ public sealed class LongtailGenerator
         int n = request.Count * o.Oversample;
         // Candidate j < Count keeps the request's seed j, so Oversample = 1 is exactly the plain batch.
         var seeds = Enumerable.Range(0, n).Select(j => j < request.Count ? baseSeeds[j] : SeedFor(baseSeeds[j % request.Count], 1000 + j / request.Count)).ToArray();
-        var signal = LongtailSignals.Create(o.Signal, Guide);
-        var heldOut = HeldOutSignal(o.Signal);
+        var signal = GuidingSignal(o, request.ClassIndex);
+        var heldOut = HeldOutSignal(o);
         var guidance = new LongtailGuidance(signal, Decoder, o, Model.Diffusion.Timesteps);
         bool twin = o.MeasureUnguided && o.Weight > 0;
         var clock = Stopwatch.StartNew();
@@ -189,9 +189,9 @@ public sealed class LongtailGenerator
     /// i.e. "at least as clearly in class as a typical image the model draws of it". Sampled once per class and sampler
     /// setting, then cached. Null when the diffusion model is not the filter or the quantile is 0 (argmin only).
     /// </summary>
-    public double? MarginThreshold(int classIndex, LtgOptions o, CancellationToken ct = default) => MarginThreshold(classIndex, o, LongtailSignals.Create(o.Signal, Guide), ct);
+    public double? MarginThreshold(int classIndex, LtgOptions o, CancellationToken ct = default) => MarginThreshold(classIndex, o, GuidingSignal(o, classIndex), ct);
 
-    private double? MarginThreshold(int classIndex, LtgOptions o, ILongtailSignal signal, CancellationToken ct)
+    private double? MarginThreshold(int classIndex, LtgOptions o, IGuidanceSignal signal, CancellationToken ct)
     {
         if (o.Filter != CandidateFilter.DiffusionModel || o.MarginQuantile <= 0) return null;
         var key = (classIndex, o.Steps, o.Eta, o.CfgScale, string.Join(",", o.ImplicitFractions), o.MarginQuantile, o.MarginCalibration);
@@ -212,9 +212,14 @@ public sealed class LongtailGenerator
 
     private readonly Dictionary<(int, int, double, double, string, double, int), double> _marginThresholds = new();
 
-    /// <summary>The measure reported beside the guiding signal but never optimised: the ensemble's MI when the head guides.</summary>
-    private ILongtailSignal? HeldOutSignal(SignalKind guiding) =>
-        guiding != SignalKind.MutualInformation && LongtailSignals.Available(Guide).Contains(SignalKind.MutualInformation)
+    /// <summary>What guidance pushes up and candidates are ranked by (<see cref="LtgOptions.Objective"/>).</summary>
+    public IGuidanceSignal GuidingSignal(LtgOptions o, int classIndex) => o.Objective == GuidanceObjective.ClassLoss
+        ? new TargetClassLoss(Guide, classIndex)
+        : LongtailSignals.Create(o.Signal, Guide);
+
+    /// <summary>The measure reported beside the guiding signal but never optimised: the ensemble's MI unless MI itself guides.</summary>
+    private ILongtailSignal? HeldOutSignal(LtgOptions o) =>
+        (o.Objective != GuidanceObjective.Longtail || o.Signal != SignalKind.MutualInformation) && LongtailSignals.Available(Guide).Contains(SignalKind.MutualInformation)
             ? LongtailSignals.Create(SignalKind.MutualInformation, Guide) : null;
 
     private sealed record Run(List<ImageTensor> Images, float[] Signal, float[]? HeldOut, ConsistencyVerdict[] Verdicts, ImplicitVerdict[]? Implicit, int Guided);
@@ -228,7 +233,7 @@ public sealed class LongtailGenerator
 
     /// <summary>All candidates through the sampler in chunks of <see cref="LtgOptions.BatchSize"/>, then measured.</summary>
     private Run SampleAll(LongtailGuidance guidance, int[] plan, Tensor? source, int classIndex, long[] seeds, LtgOptions o,
-        ILongtailSignal signal, ILongtailSignal? heldOut, StepCounter counter, bool judgeClass)
+        IGuidanceSignal signal, ILongtailSignal? heldOut, StepCounter counter, bool judgeClass)
     {
         var implicitSteps = judgeClass && o.Filter == CandidateFilter.DiffusionModel
             ? ImplicitClassifier.Timesteps(Model.Diffusion.Timesteps, o.ImplicitFractions) : null;

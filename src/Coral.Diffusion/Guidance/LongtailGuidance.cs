@@ -15,9 +15,9 @@ public sealed record GuidanceStepInfo(int StepIndex, int Timestep, double AlphaB
 /// −√(1−ᾱ)·∇log p is what adding ∇ to the score does to ε̂). Stateless apart from its inputs.
 /// <paramref name="totalTimesteps"/> is the schedule's T, for the guidance window (<see cref="LtgOptions.GuideTMax"/>).
 /// </summary>
-public sealed class LongtailGuidance(ILongtailSignal signal, IImageDecoder decoder, LtgOptions options, int totalTimesteps = 1000)
+public sealed class LongtailGuidance(IGuidanceSignal signal, IImageDecoder decoder, LtgOptions options, int totalTimesteps = 1000)
 {
-    public ILongtailSignal Signal { get; } = signal;
+    public IGuidanceSignal Signal { get; } = signal;
     public IImageDecoder Decoder { get; } = decoder;
     public LtgOptions Options { get; } = options;
     public int TotalTimesteps { get; } = totalTimesteps > 0 ? totalTimesteps : throw new ArgumentOutOfRangeException(nameof(totalTimesteps), totalTimesteps, "must be ≥ 1");

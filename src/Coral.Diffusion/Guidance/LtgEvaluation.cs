@@ -146,7 +146,7 @@ public static class LtgEvaluation
             {
                 report["sweep"] = rows;
                 report["sweepMonotonic"] = monotonic;
-                Plot(rows, LongtailSignals.NameOf(options.Signal), Path.Combine(dir, "ltg-sweep.png"));
+                Plot(rows, options.GuidingSignalName, Path.Combine(dir, "ltg-sweep.png"));
                 say($"(a) mean signal {(monotonic ? "rises monotonically" : "is not monotonic")} in w; plot → {Path.Combine(dir, "ltg-sweep.png")}");
             }
             if (o.Consistency)

@@ -48,6 +48,18 @@ public enum CandidateFilter
     GuideEnsemble,
 }
 
+/// <summary>What guidance pushes up.</summary>
+public enum GuidanceObjective
+{
+    /// <summary>The longtail signal <see cref="LtgOptions.Signal"/> (the paper's LTG: where the classifier is uncertain).</summary>
+    Longtail,
+    /// <summary>
+    /// The guide ensemble's loss for the target class (<see cref="Coral.Ml.Signals.TargetClassLoss"/>): images of the class
+    /// that the classifier gets wrong, while the diffusion model's conditioning and filter keep the class.
+    /// </summary>
+    ClassLoss,
+}
+
 /// <summary>Longtail Guidance settings for one batch. <see cref="Validate"/> names the bad option.</summary>
 public sealed record LtgOptions
 {
@@ -65,6 +77,10 @@ public sealed record LtgOptions
     /// </summary>
     public double Weight { get; init; } = 0.1;
     public SignalKind Signal { get; init; } = SignalKind.EpistemicHead;
+    /// <summary>What guidance and the ranking of candidates push up: the longtail signal, or the classifier's loss for the target class.</summary>
+    public GuidanceObjective Objective { get; init; } = GuidanceObjective.Longtail;
+    /// <summary>Name of what guidance pushes up (the records' signal name).</summary>
+    public string GuidingSignalName => Objective == GuidanceObjective.ClassLoss ? TargetClassLoss.SignalName : LongtailSignals.NameOf(Signal);
     /// <summary>Guide every k-th sampling step (step index 0, k, 2k, ... counted from the first step run).</summary>
     public int GuideEvery { get; init; } = 1;
     /// <summary>
@@ -134,6 +150,7 @@ public sealed record LtgOptions
         if (!double.IsFinite(Weight) || Weight < 0 || Weight > MaxWeight)
             throw new DiffusionInputException("weight", $"{Weight} is out of range [0, {MaxWeight}]");
         if (!Enum.IsDefined(Signal)) throw new DiffusionInputException("signal", $"unknown signal {Signal}");
+        if (!Enum.IsDefined(Objective)) throw new DiffusionInputException("objective", $"unknown objective {Objective}");
         if (GuideEvery < 1) throw new DiffusionInputException("guide-every", $"must be ≥ 1, got {GuideEvery}");
         if (!double.IsFinite(GuideTMax) || GuideTMax < 0 || GuideTMax > 1)
             throw new DiffusionInputException("guide-t-max", $"{GuideTMax} is out of range [0, 1]");

@@ -4,14 +4,47 @@ using static TorchSharp.torch;
 namespace Coral.Ml.Signals;
 
 /// <summary>
-/// A longtail signal f_lt: images [B, C, H, W] in [0, 1] → [B], higher = more longtail.
-/// Differentiable w.r.t. the images (no inference/no-grad mode inside), so Longtail Guidance can take its gradient.
+/// A per-image signal that guidance can push up: images [B, C, H, W] in [0, 1] → [B]. Differentiable w.r.t. the
+/// images (no inference/no-grad mode inside), so Longtail Guidance can take its gradient.
 /// </summary>
-public interface ILongtailSignal
+public interface IGuidanceSignal
 {
     string Name { get; }
-    SignalKind Kind { get; }
     Tensor Compute(Tensor images);
+}
+
+/// <summary>A longtail signal f_lt: higher = more longtail; computed by scoring too, so it needs no class.</summary>
+public interface ILongtailSignal : IGuidanceSignal
+{
+    SignalKind Kind { get; }
+}
+
+/// <summary>
+/// The guide ensemble's cross-entropy for a fixed target class: −log mean_k p_k(c | x), in nats. Higher = the classifier
+/// is more wrong about class c. Not a longtail signal (it needs the class, which an incoming image does not have); guidance
+/// only, where the diffusion model is conditioned on c and its own filter keeps the class.
+/// </summary>
+public sealed class TargetClassLoss : IGuidanceSignal
+{
+    public const string SignalName = "class-loss";
+    private readonly ClassifierBundle bundle;
+
+    public TargetClassLoss(ClassifierBundle bundle, int classIndex)
+    {
+        if (classIndex < 0 || classIndex >= bundle.NumClasses)
+            throw new ArgumentOutOfRangeException(nameof(classIndex), classIndex, $"not a class of this classifier (0..{bundle.NumClasses - 1})");
+        this.bundle = bundle;
+        ClassIndex = classIndex;
+    }
+
+    public int ClassIndex { get; }
+    public string Name => SignalName;
+
+    public Tensor Compute(Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        return SignalMath.EnsembleClassLoss(bundle.MemberLogits(images), ClassIndex).MoveToOuterDisposeScope();
+    }
 }
 
 /// <summary>Deep-ensemble mutual information (BALD) over all K members.</summary>

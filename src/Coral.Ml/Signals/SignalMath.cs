@@ -20,6 +20,17 @@ public static class SignalMath
     public static Tensor Energy(Tensor logits) => -logits.logsumexp(-1);
 
     /// <summary>
+    /// −log of the ensemble-mean probability of class <paramref name="classIndex"/> from member logits [K, B, C] → [B]
+    /// (log-mean-exp of the members' log-probabilities, so no probability underflows).
+    /// </summary>
+    public static Tensor EnsembleClassLoss(Tensor memberLogits, int classIndex)
+    {
+        using var scope = NewDisposeScope();
+        var logp = memberLogits.log_softmax(-1)[.., .., classIndex];     // [K, B]
+        return (-(logp.logsumexp(0) - Math.Log(memberLogits.shape[0]))).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// Deep-ensemble mutual information (BALD) from member logits [K, B, C] → [B]:
     /// H[mean_k p_k] − mean_k H[p_k]. Zero when all members agree, up to log C.
     /// </summary>

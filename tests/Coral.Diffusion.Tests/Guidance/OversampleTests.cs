@@ -154,6 +154,32 @@ public class OversampleTests
     }
 
     [Fact]
+    public void The_class_loss_objective_guides_and_ranks_by_the_ensembles_loss_for_the_target_and_keeps_mi_as_held_out()
+    {
+        using var model = TinyModels.Diffusion();
+        using var bundle = TinyModels.Classifier();
+        var gen = new LongtailGenerator(model, bundle);
+        var o = Fast(2.0, 3, 0) with { Objective = GuidanceObjective.ClassLoss };
+        o.GuidingSignalName.Should().Be(TargetClassLoss.SignalName);
+        var batch = gen.Generate(new LtgRequest { ClassIndex = 2, Count = 3, Options = o, Seed = 7 });
+
+        batch.Candidates.Should().OnlyContain(c => c.Signal == "class-loss" && c.HeldOutSignal == "mutual-information");
+        using (var scope = NewDisposeScope())
+        using (inference_mode())
+        {
+            var images = stack(batch.Images.Select(im => tensor(im.Data, [im.Channels, im.Height, im.Width])).ToArray());
+            var loss = new TargetClassLoss(bundle, 2).Compute(images).data<float>().ToArray();
+            loss.Should().BeEquivalentTo(batch.Records.Select(r => (float)r.SignalAfter), c => c.Using<float>(e => e.Subject.Should().BeApproximately(e.Expectation, 1e-4f)).WhenTypeIs<float>(),
+                "the recorded signal is the guide ensemble's loss for the target class of the kept image");
+        }
+        var ranked = batch.Candidates.Where(c => c.Consistent).OrderByDescending(c => c.SignalAfter).Take(3).Select(c => c.Index);
+        batch.Records.Select(r => r.Index).Should().Equal(ranked, "kept = the in-class candidates the classifier is most wrong about");
+        batch.Records.Average(r => r.SignalAfter - r.SignalUnguided!.Value).Should().BeGreaterThan(0, "guidance raises the class loss it follows");
+        foreach (var r in batch.Candidates)
+            r.TargetProbability.Should().BeApproximately(Math.Exp(-r.SignalAfter), 1e-4, "the loss is −log of the ensemble probability the record shows");
+    }
+
+    [Fact]
     public void Oversample_out_of_range_is_a_typed_error()
     {
         var act = () => new LtgOptions { Oversample = 0 }.Validate();
