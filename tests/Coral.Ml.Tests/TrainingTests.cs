@@ -23,6 +23,31 @@ public class TrainingTests
     }
 
     [Fact]
+    public void Logit_adjusted_fine_tuning_raises_a_rare_classs_logits_above_plain_fine_tuning()
+    {
+        FineTuning.LogPrior([0, 0, 0, 1], 3).Should().BeEquivalentTo(new[] { (float)Math.Log(3 / 5.0), (float)Math.Log(1 / 5.0), (float)Math.Log(1 / 5.0) },
+            "a class without images counts as one");
+        var all = TestBundles.Images(400);
+        // Class 9 rare: 3 images against ~40 of every other class.
+        var rare = Enumerable.Range(0, all.Count).Where(i => all.Labels[i] != 9).Concat(Enumerable.Range(0, all.Count).Where(i => all.Labels[i] == 9).Take(3)).ToArray();
+        var train = all.Subset(rare);
+        using var start = ClassifierTrainer.TrainMember(train, TestBundles.Tiny, Quick with { Epochs = 3, LearningRate = 1e-2 }, member: 0);
+        var o = new FineTuning.Options(Epochs: 2, BatchSize: 32, LearningRate: 3e-3, Seed: 1);
+        using var plain = FineTuning.FineTune(start, train, o);
+        using var adjusted = FineTuning.FineTune(start, train, o with { LogitAdjustment = 1 });
+        var test = TestBundles.Images(200, offset: 400);
+        // How far the rare class's logit sits above the mean logit, averaged over unseen images.
+        double RareLead(SmallCnn m)
+        {
+            using var scope = NewDisposeScope();
+            using var _ = inference_mode();
+            var z = m.forward(ImageBatches.Images(test, Enumerable.Range(0, test.Count).ToArray()));
+            return (z[.., 9] - z.mean([1])).mean().item<float>();
+        }
+        RareLead(adjusted).Should().BeGreaterThan(RareLead(plain) + 0.1, "the adjusted loss asks the rare class for a larger margin, so its raw logits favour it");
+    }
+
+    [Fact]
     public void Resuming_after_an_epoch_reproduces_the_uninterrupted_run()
     {
         var data = TestBundles.Images(200);

@@ -256,12 +256,13 @@ public static class LtgEvaluation
         return df < 1 ? double.NaN : df <= t.Length ? t[df - 1] : 1.96;
     }
 
-    /// <summary>The arms of (c), in order. Every arm but "none" holds the reviewed sources; the last four add the same number of images.</summary>
+    /// <summary>The arms of (c), in order. Every arm but "none" holds the reviewed sources; the four that add images add the same number.</summary>
     public static readonly (string Name, string What)[] Arms =
     [
         ("none", "no extra data"),
         ("sources", "the reviewed real field images only"),
         ("oversample", "sources + N copies of real tail images (sources and the training set), drawn with replacement"),
+        ("logit-adjust", "sources, fine-tuned with the logit-adjusted loss CE(z + log π, y) (Menon et al. 2021, τ = 1; no extra images)"),
         ("augment", "sources + N classical augmentations of real tail images: " + ClassicalAugmentation.Describe()),
         ("unguided", "sources + N diffusion images, w = 0, same over-generation, filter and ranking as LTG"),
         ("ltg", "sources + N Longtail Guidance images at the default settings"),
@@ -293,7 +294,7 @@ public static class LtgEvaluation
                 var augmented = arm switch
                 {
                     "none" => train,
-                    "sources" => withSources,
+                    "sources" or "logit-adjust" => withSources,
                     "oversample" => withSources.Concat(withSources.Subset(FineTuning.DrawPerClass(withSources, realTail, tail, n, Seeding.Derive(s, 5151)))),
                     "augment" => withSources.Concat(FineTuning.Augmented(withSources, FineTuning.DrawPerClass(withSources, realTail, tail, n, Seeding.Derive(s, 6161)), Seeding.Derive(s, 7171))),
                     _ => Generated(arm == "ltg" ? options.Weight : 0),
@@ -315,7 +316,7 @@ public static class LtgEvaluation
                     // The classifier trains on what the guidance scored: the decoder's view (resized to its input size).
                     return FineTuning.Append(withSources, ToClassifierView(gen.Decoder, images), labels);
                 }
-                using var model = FineTuning.FineTune(guide.Members[0], augmented, ft with { Seed = s });
+                using var model = FineTuning.FineTune(guide.Members[0], augmented, ft with { Seed = s, LogitAdjustment = arm == "logit-adjust" ? 1 : 0 });
                 var score = FineTuning.Evaluate(model, test, tail);
                 tailAcc[arm].Add(score.Tail); overallAcc[arm].Add(score.Overall); perClassAcc[arm].Add(score.PerClass);
                 say($"  seed {s} {arm}: tail {score.Tail:P2}, overall {score.Overall:P2} ({augmented.Count - train.Count:+0;-0} images)");

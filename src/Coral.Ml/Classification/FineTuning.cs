@@ -19,8 +19,19 @@ public static class FineTuning
     /// <summary>
     /// Fine-tuning settings. <paramref name="Cosine"/>: the learning rate decays from <paramref name="LearningRate"/> to 0
     /// over all steps (half a cosine) instead of staying constant, so the final weights are not one noisy Adam step.
+    /// <paramref name="LogitAdjustment"/> τ > 0 trains with the logit-adjusted loss CE(z + τ·log π, y), π the training
+    /// set's class frequencies (Menon et al. 2021): the long-tail correction that needs no extra images.
     /// </summary>
-    public sealed record Options(int Epochs = 1, int BatchSize = 128, double LearningRate = 5e-4, int Seed = 0, bool Cosine = false);
+    public sealed record Options(int Epochs = 1, int BatchSize = 128, double LearningRate = 5e-4, int Seed = 0, bool Cosine = false, double LogitAdjustment = 0);
+
+    /// <summary>log π_k of the labels' class frequencies [numClasses]; a class without images counts as one.</summary>
+    public static float[] LogPrior(IReadOnlyList<int> labels, int numClasses)
+    {
+        var counts = new double[numClasses];
+        foreach (var y in labels) counts[y]++;
+        double total = counts.Sum(c => Math.Max(1, c));
+        return [.. counts.Select(c => (float)Math.Log(Math.Max(1, c) / total))];
+    }
 
     /// <summary>Learning rate of step <paramref name="step"/> of <paramref name="totalSteps"/> (0-based).</summary>
     public static double LearningRateAt(Options o, int step, int totalSteps) =>
@@ -83,6 +94,7 @@ public static class FineTuning
         model.load_state_dict(start.state_dict());
         using var opt = optim.Adam(model.parameters(), lr: o.LearningRate);
         model.train();
+        using var adjust = o.LogitAdjustment > 0 ? tensor(LogPrior(train.Labels, train.NumClasses)) * o.LogitAdjustment : null;
         int perEpoch = (train.Count + o.BatchSize - 1) / o.BatchSize, total = perEpoch * o.Epochs, step = 0;
         for (int epoch = 0; epoch < o.Epochs; epoch++)
         {
@@ -94,7 +106,8 @@ public static class FineTuning
                     foreach (var g in opt.ParamGroups) g.LearningRate = LearningRateAt(o, step, total);
                 step++;
                 opt.zero_grad();
-                var loss = ClassificationMath.CrossEntropy(model.forward(ImageBatches.Images(train, idx)), ImageBatches.Labels(train, idx));
+                var logits = model.forward(ImageBatches.Images(train, idx));
+                var loss = ClassificationMath.CrossEntropy(adjust is null ? logits : logits + adjust, ImageBatches.Labels(train, idx));
                 loss.backward();
                 opt.step();
             }
