@@ -25,7 +25,7 @@ public class TrainingTests
     [Fact]
     public void Logit_adjusted_fine_tuning_raises_a_rare_classs_logits_above_plain_fine_tuning()
     {
-        FineTuning.LogPrior([0, 0, 0, 1], 3).Should().BeEquivalentTo(new[] { (float)Math.Log(3 / 5.0), (float)Math.Log(1 / 5.0), (float)Math.Log(1 / 5.0) },
+        FineTuning.LogPrior([3, 1, 0]).Should().BeEquivalentTo(new[] { (float)Math.Log(3 / 5.0), (float)Math.Log(1 / 5.0), (float)Math.Log(1 / 5.0) },
             "a class without images counts as one");
         var all = TestBundles.Images(400);
         // Class 9 rare: 3 images against ~40 of every other class.

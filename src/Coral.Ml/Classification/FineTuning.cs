@@ -24,13 +24,11 @@ public static class FineTuning
     /// </summary>
     public sealed record Options(int Epochs = 1, int BatchSize = 128, double LearningRate = 5e-4, int Seed = 0, bool Cosine = false, double LogitAdjustment = 0);
 
-    /// <summary>log π_k of the labels' class frequencies [numClasses]; a class without images counts as one.</summary>
-    public static float[] LogPrior(IReadOnlyList<int> labels, int numClasses)
+    /// <summary>log π_k of class counts (<see cref="LabeledImages.CountsPerClass"/>); a class without images counts as one.</summary>
+    public static float[] LogPrior(IReadOnlyList<int> countsPerClass)
     {
-        var counts = new double[numClasses];
-        foreach (var y in labels) counts[y]++;
-        double total = counts.Sum(c => Math.Max(1, c));
-        return [.. counts.Select(c => (float)Math.Log(Math.Max(1, c) / total))];
+        double total = countsPerClass.Sum(c => Math.Max(1, c));
+        return [.. countsPerClass.Select(c => (float)Math.Log(Math.Max(1, c) / total))];
     }
 
     /// <summary>Learning rate of step <paramref name="step"/> of <paramref name="totalSteps"/> (0-based).</summary>
@@ -94,7 +92,7 @@ public static class FineTuning
         model.load_state_dict(start.state_dict());
         using var opt = optim.Adam(model.parameters(), lr: o.LearningRate);
         model.train();
-        using var adjust = o.LogitAdjustment > 0 ? tensor(LogPrior(train.Labels, train.NumClasses)) * o.LogitAdjustment : null;
+        using var adjust = o.LogitAdjustment > 0 ? tensor(LogPrior(train.CountsPerClass())) * o.LogitAdjustment : null;
         int perEpoch = (train.Count + o.BatchSize - 1) / o.BatchSize, total = perEpoch * o.Epochs, step = 0;
         for (int epoch = 0; epoch < o.Epochs; epoch++)
         {
