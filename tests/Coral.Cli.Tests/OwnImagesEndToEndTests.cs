@@ -98,13 +98,20 @@ public class OwnImagesEndToEndTests
         using (var r = JsonDocument.Parse(File.ReadAllText(compare)))
             r.RootElement.GetProperty("added").GetInt32().Should().Be(2);
         string ltg = Path.Combine(work, "ltg");
-        await RunOkAsync(TimeSpan.FromMinutes(4), "eval", "ltg", "--data", data, "--classifier", classifier, "--diffusion", Path.Combine(diffusion, "model"),
-            "--parts", "c", "--retrain-n", "2", "--retrain-sources", "1", "--retrain-seeds", "2", "--retrain-epochs", "1", "--steps", "4", "--out", ltg);
+        string ltgOut = await RunOkAsync(TimeSpan.FromMinutes(4), "eval", "ltg", "--data", data, "--classifier", classifier, "--diffusion", Path.Combine(diffusion, "model"),
+            "--parts", "c", "--retrain-n", "2", "--retrain-sources", "1", "--retrain-seeds", "2", "--retrain-epochs", "1", "--steps", "4",
+            "--retrain-la-twins", "true", "--verdict-arm", "ltg+la", "--out", ltg);
+        // A logit-adjusted twin trains on its arm's images: the same number added.
+        string Added(string arm) => System.Text.RegularExpressions.Regex.Match(ltgOut, $@"seed 0 {System.Text.RegularExpressions.Regex.Escape(arm)}: .*\((\+\d+) images\)").Groups[1].Value;
+        Added("ltg+la").Should().NotBeEmpty().And.Be(Added("ltg"));
+        Added("augment+la").Should().NotBeEmpty().And.Be(Added("augment"));
         using (var r = JsonDocument.Parse(File.ReadAllText(Path.Combine(ltg, "eval-ltg.json"))))
         {
             r.RootElement.GetProperty("data").GetString().Should().Contain("3x20x20");
             r.RootElement.GetProperty("retraining").GetProperty("arms").EnumerateArray().Select(a => a.GetProperty("arm").GetString())
-                .Should().Equal("none", "sources", "oversample", "logit-adjust", "augment", "unguided", "ltg");
+                .Should().Equal("none", "sources", "oversample", "logit-adjust", "augment", "unguided", "ltg", "oversample+la", "augment+la", "unguided+la", "ltg+la");
+            r.RootElement.GetProperty("verdict").GetProperty("ltgArm").GetString().Should().Be("ltg+la");
+            r.RootElement.GetProperty("verdict").GetProperty("bestControl").GetString().Should().NotStartWith("ltg", "no LTG arm is a control");
             r.RootElement.GetProperty("verdict").GetProperty("status").GetString().Should().Be("incomplete", "part (c) alone decides one of three targets");
         }
 

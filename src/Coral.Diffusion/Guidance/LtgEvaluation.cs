@@ -34,6 +34,10 @@ public sealed record LtgEvaluationOptions
     /// <summary>(c): real field images per tail class that a reviewer labelled; every arm but "none" trains on them.</summary>
     public int RetrainSourcesPerClass { get; init; } = 8;
     public int RetrainSeeds { get; init; } = 3;
+    /// <summary>(c): also fine-tune every arm that adds images with the logit-adjusted loss (arms "…+la"), on the same images.</summary>
+    public bool RetrainLogitAdjustedTwins { get; init; }
+    /// <summary>(c): the arm the verdict compares against the best control: "ltg" or, with the twins, "ltg+la" (chosen on the tuning draw).</summary>
+    public string VerdictArm { get; init; } = "ltg";
     public required FineTuning.Options FineTune { get; init; }
     /// <summary>The data the guide was trained on (its card says how it was split).</summary>
     public required DataOptions Data { get; init; }
@@ -265,8 +269,23 @@ public static class LtgEvaluation
         ("logit-adjust", "sources, fine-tuned with the logit-adjusted loss CE(z + log π, y) (Menon et al. 2021, τ = 1; no extra images)"),
         ("augment", "sources + N classical augmentations of real tail images: " + ClassicalAugmentation.Describe()),
         ("unguided", "sources + N diffusion images, w = 0, same over-generation, filter and ranking as LTG"),
-        ("ltg", "sources + N Longtail Guidance images at the default settings"),
+        ("ltg", "sources + N Longtail Guidance images at the evaluated settings"),
     ];
+
+    /// <summary>Suffix of an arm's twin fine-tuned with the logit-adjusted loss on the same images.</summary>
+    public const string LogitAdjustedSuffix = "+la";
+
+    /// <summary>The arms that add images; with <see cref="LtgEvaluationOptions.RetrainLogitAdjustedTwins"/> each gets a "+la" twin.</summary>
+    private static readonly string[] ArmsThatAddImages = ["oversample", "augment", "unguided", "ltg"];
+
+    /// <summary>The arms <paramref name="o"/> runs: <see cref="Arms"/>, then the logit-adjusted twins if asked for.</summary>
+    public static (string Name, string What)[] ArmsOf(LtgEvaluationOptions o) =>
+        o.RetrainLogitAdjustedTwins
+            ? [.. Arms, .. ArmsThatAddImages.Select(a => (a + LogitAdjustedSuffix, $"the images of '{a}', fine-tuned with the logit-adjusted loss (τ = 1; π counts them)"))]
+            : Arms;
+
+    /// <summary>The arms the LTG images are in; none of them is a control.</summary>
+    private static bool IsLtgArm(string arm) => arm is "ltg" or "ltg" + LogitAdjustedSuffix;
 
     private static object Retrain(LongtailGenerator gen, ClassifierBundle guide, int[] tail, LtgOptions options, SourcePool sources,
         LabeledImages train, LabeledImages unseen, LabeledImages test, LtgEvaluationOptions o, Action<string> say, CancellationToken ct)
@@ -274,12 +293,15 @@ public static class LtgEvaluation
         int n = o.RetrainImagesPerClass, m = o.RetrainSourcesPerClass, seeds = o.RetrainSeeds;
         var ft = o.FineTune;
         if (seeds < 2) throw new DiffusionInputException("--retrain-seeds", $"paired intervals need at least 2 seeds, got {seeds}");
+        var arms = ArmsOf(o);
+        if (!arms.Any(a => a.Name == o.VerdictArm) || !IsLtgArm(o.VerdictArm))
+            throw new DiffusionInputException("--verdict-arm", $"'{o.VerdictArm}' is not an LTG arm of this run ({string.Join(", ", arms.Where(a => IsLtgArm(a.Name)).Select(a => a.Name))})");
         var baseScore = FineTuning.Evaluate(guide.Members[0], test, tail);
         say($"(c) members' training set {train.Count} images; tail classes {string.Join(", ", tail.Select(k => gen.ClassNames[k]))}; " +
             $"{m} reviewed field images + {n} extra per tail class; deployed classifier: tail {baseScore.Tail:P1}, overall {baseScore.Overall:P1}");
-        var tailAcc = Arms.ToDictionary(a => a.Name, _ => new List<double>());
-        var overallAcc = Arms.ToDictionary(a => a.Name, _ => new List<double>());
-        var perClassAcc = Arms.ToDictionary(a => a.Name, _ => new List<double[]>());
+        var tailAcc = arms.ToDictionary(a => a.Name, _ => new List<double>());
+        var overallAcc = arms.ToDictionary(a => a.Name, _ => new List<double>());
+        var perClassAcc = arms.ToDictionary(a => a.Name, _ => new List<double[]>());
         var genStats = new List<object>();
         for (int s = 0; s < seeds; s++)
         {
@@ -288,10 +310,13 @@ public static class LtgEvaluation
             var srcIdx = tail.SelectMany(k => SourcePool.Draw(unseen, k, m, draw)).ToArray();
             var withSources = train.Concat(unseen.Subset(srcIdx));
             var realTail = Enumerable.Range(0, withSources.Count).Where(i => tail.Contains(withSources.Labels[i])).ToArray();
-            foreach (var (arm, _) in Arms)
+            var imagesOf = new Dictionary<string, LabeledImages>();
+            foreach (var (arm, _) in arms)
             {
                 ct.ThrowIfCancellationRequested();
-                var augmented = arm switch
+                bool logitAdjusted = arm == "logit-adjust" || arm.EndsWith(LogitAdjustedSuffix, StringComparison.Ordinal);
+                // A twin trains on exactly the images of its arm (generated once), only the loss differs.
+                var augmented = arm.EndsWith(LogitAdjustedSuffix, StringComparison.Ordinal) ? imagesOf[arm[..^LogitAdjustedSuffix.Length]] : arm switch
                 {
                     "none" => train,
                     "sources" or "logit-adjust" => withSources,
@@ -316,24 +341,25 @@ public static class LtgEvaluation
                     // The classifier trains on what the guidance scored: the decoder's view (resized to its input size).
                     return FineTuning.Append(withSources, ToClassifierView(gen.Decoder, images), labels);
                 }
-                using var model = FineTuning.FineTune(guide.Members[0], augmented, ft with { Seed = s, LogitAdjustment = arm == "logit-adjust" ? 1 : 0 });
+                imagesOf[arm] = augmented;
+                using var model = FineTuning.FineTune(guide.Members[0], augmented, ft with { Seed = s, LogitAdjustment = logitAdjusted ? 1 : 0 });
                 var score = FineTuning.Evaluate(model, test, tail);
                 tailAcc[arm].Add(score.Tail); overallAcc[arm].Add(score.Overall); perClassAcc[arm].Add(score.PerClass);
                 say($"  seed {s} {arm}: tail {score.Tail:P2}, overall {score.Overall:P2} ({augmented.Count - train.Count:+0;-0} images)");
             }
         }
-        var results = Arms.Select(a => new ArmResult(a.Name, a.What, [.. tailAcc[a.Name]], [.. overallAcc[a.Name]], tailAcc[a.Name].Average(), Std(tailAcc[a.Name]),
+        var results = arms.Select(a => new ArmResult(a.Name, a.What, [.. tailAcc[a.Name]], [.. overallAcc[a.Name]], tailAcc[a.Name].Average(), Std(tailAcc[a.Name]),
             overallAcc[a.Name].Average(), Std(overallAcc[a.Name]))).ToArray();
-        var controls = results.Where(r => r.Arm != "ltg").ToArray();
+        var controls = results.Where(r => !IsLtgArm(r.Arm)).ToArray();
         var best = controls.OrderByDescending(r => r.TailMean).First();
-        var vsBest = PairedDelta.Of(best.Arm, tailAcc["ltg"], tailAcc[best.Arm]);
-        var vsAll = controls.Select(c => PairedDelta.Of(c.Arm, tailAcc["ltg"], tailAcc[c.Arm])).ToArray();
-        say($"(c) tail accuracy LTG − best control ({best.Arm}) = {vsBest.Mean * 100:+0.00;-0.00} pp (paired 95% CI {vsBest.Ci95[0] * 100:+0.00;-0.00} … {vsBest.Ci95[1] * 100:+0.00;-0.00}); target ≥ +2 pp");
+        var vsBest = PairedDelta.Of(best.Arm, tailAcc[o.VerdictArm], tailAcc[best.Arm]);
+        var vsAll = controls.Select(c => PairedDelta.Of(c.Arm, tailAcc[o.VerdictArm], tailAcc[c.Arm])).ToArray();
+        say($"(c) tail accuracy {o.VerdictArm} − best control ({best.Arm}) = {vsBest.Mean * 100:+0.00;-0.00} pp (paired 95% CI {vsBest.Ci95[0] * 100:+0.00;-0.00} … {vsBest.Ci95[1] * 100:+0.00;-0.00}); target ≥ +2 pp");
         return new
         {
             n, sourcesPerClass = m, seeds, tailClasses = tail.Select(k => gen.ClassNames[k]).ToArray(), trainImages = train.Count, fineTune = ft,
-            testImages = test.Count, deployed = baseScore, arms = results,
-            perClassMean = Arms.ToDictionary(a => a.Name, a => Enumerable.Range(0, test.NumClasses).Select(k => perClassAcc[a.Name].Average(p => p[k])).ToArray()),
+            testImages = test.Count, deployed = baseScore, arms = results, verdictArm = o.VerdictArm,
+            perClassMean = arms.ToDictionary(a => a.Name, a => Enumerable.Range(0, test.NumClasses).Select(k => perClassAcc[a.Name].Average(p => p[k])).ToArray()),
             bestControl = best.Arm, ltgMinusBestControl = vsBest, ltgMinusEachControl = vsAll, generation = genStats, targetPp = 2.0,
         };
     }

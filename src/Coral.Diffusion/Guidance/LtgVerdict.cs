@@ -22,6 +22,7 @@ public static class LtgVerdict
             v["ltgMinusBestControlTailPp"] = mean;
             v["ltgMinusBestControlTailPpCi95"] = new JsonArray(ci[0], ci[1]);
             v["bestControl"] = d["versus"]!.GetValue<string>();
+            v["ltgArm"] = report["retraining"]?["verdictArm"]?.GetValue<string>() ?? "ltg";
             v["retrainSeeds"] = d["perSeed"]!.AsArray().Count;
             v["tailTargetMet"] = mean >= TargetTailPp;
             met.Add(mean >= TargetTailPp);

@@ -1,3 +1,4 @@
+using Coral.Data;
 using Coral.Diffusion.Guidance;
 using Coral.Ml.Classification;
 using static TorchSharp.torch;
@@ -47,6 +48,7 @@ public class LtgEvaluationTests
         var v = LtgVerdict.FromReport(report);
         v["ltgMinusBestControlTailPp"]!.GetValue<double>().Should().BeApproximately(3.1, 1e-9);
         v["bestControl"]!.GetValue<string>().Should().Be("oversample");
+        v["ltgArm"]!.GetValue<string>().Should().Be("ltg", "a report without verdictArm compared the plain LTG arm");
         v["retrainSeeds"]!.GetValue<int>().Should().Be(3);
         v["tailTargetMet"]!.GetValue<bool>().Should().BeTrue();
         v["heldOutSignalRiseSd"]!.GetValue<double>().Should().Be(1.2);
@@ -55,6 +57,21 @@ public class LtgEvaluationTests
         v["judgeTargetMet"]!.GetValue<bool>().Should().BeFalse();
         v["status"]!.GetValue<string>().Should().Be("missed", "judge consistency 85 % is below 90 %");
         LtgVerdict.FromReport(System.Text.Json.Nodes.JsonNode.Parse("{}")!)["status"]!.GetValue<string>().Should().Be("incomplete");
+        report["retraining"]!["verdictArm"] = "ltg+la";
+        LtgVerdict.FromReport(report)["ltgArm"]!.GetValue<string>().Should().Be("ltg+la");
+    }
+
+    [Fact]
+    public void Logit_adjusted_twins_follow_the_seven_arms_and_only_when_asked_for()
+    {
+        LtgEvaluationOptions With(bool twins) => new()
+        {
+            Ltg = new LtgOptions(), Weights = [0.1], Classes = [0], FineTune = new FineTuning.Options(1, 8, 1e-3, 0), Data = new DataOptions(),
+            OutputDirectory = "unused", Resolution = 8, RetrainLogitAdjustedTwins = twins,
+        };
+        LtgEvaluation.ArmsOf(With(false)).Select(a => a.Name).Should().Equal(LtgEvaluation.Arms.Select(a => a.Name));
+        LtgEvaluation.ArmsOf(With(true)).Select(a => a.Name).Should().Equal(
+            [.. LtgEvaluation.Arms.Select(a => a.Name), "oversample+la", "augment+la", "unguided+la", "ltg+la"]);
     }
 
     private static ClassifierBundle WithTail(ClassifierBundle b) =>
