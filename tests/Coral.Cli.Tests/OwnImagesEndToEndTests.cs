@@ -34,11 +34,11 @@ public class OwnImagesEndToEndTests
         var report = await RunOkAsync(TimeSpan.FromMinutes(2), "data", "report", "--data", data);
         report.Should().Contain("3x20x20").And.Contain("ember").And.Contain("dusk");
         await RunOkAsync(TimeSpan.FromMinutes(3), "train", "classifier", "--data", data, "--members", "2", "--epochs", "2", "--out", classifier,
-            "--checkpoints", Path.Combine(work, "ckpt"));
+            "--checkpoints", Path.Combine(work, "ckpt"), "--logit-adjust", "1");
         File.Exists(Path.Combine(classifier, "scorer.onnx")).Should().BeTrue("the ONNX scoring graph is written beside every bundle");
         // The out-of-domain mark: fitted at training, refitted by `calibrate` on the same held-out half, measured by `eval domain`.
         string cardBefore = File.ReadAllText(Path.Combine(classifier, "model-card.json"));
-        cardBefore.Should().Contain("\"outOfDomainThreshold\"");
+        cardBefore.Should().Contain("\"outOfDomainThreshold\"").And.Contain("logit-adjusted cross-entropy", "the card names the members' loss");
         (await RunOkAsync(TimeSpan.FromMinutes(2), "calibrate", "--data", data, "--model", classifier)).Should().Contain("feature distance >");
         string domain = Path.Combine(work, "domain.json");
         (await RunOkAsync(TimeSpan.FromMinutes(2), "eval", "domain", "--data", data, "--model", classifier, "--per-set", "40", "--out", domain))

@@ -25,7 +25,7 @@ public class TrainingTests
     [Fact]
     public void Logit_adjusted_fine_tuning_raises_a_rare_classs_logits_above_plain_fine_tuning()
     {
-        FineTuning.LogPrior([3, 1, 0]).Should().BeEquivalentTo(new[] { (float)Math.Log(3 / 5.0), (float)Math.Log(1 / 5.0), (float)Math.Log(1 / 5.0) },
+        ClassificationMath.LogPrior([3, 1, 0]).Should().BeEquivalentTo(new[] { (float)Math.Log(3 / 5.0), (float)Math.Log(1 / 5.0), (float)Math.Log(1 / 5.0) },
             "a class without images counts as one");
         var all = TestBundles.Images(400);
         // Class 9 rare: 3 images against ~40 of every other class.
@@ -45,6 +45,29 @@ public class TrainingTests
             return (z[.., 9] - z.mean([1])).mean().item<float>();
         }
         RareLead(adjusted).Should().BeGreaterThan(RareLead(plain) + 0.1, "the adjusted loss asks the rare class for a larger margin, so its raw logits favour it");
+    }
+
+    [Fact]
+    public void A_member_trained_with_the_logit_adjusted_loss_favours_the_rare_class_and_resumes_only_with_the_same_loss()
+    {
+        var all = TestBundles.Images(400);
+        var train = all.Subset([.. Enumerable.Range(0, all.Count).Where(i => all.Labels[i] != 9), .. Enumerable.Range(0, all.Count).Where(i => all.Labels[i] == 9).Take(3)]);
+        var o = Quick with { Epochs = 3, LearningRate = 1e-2 };
+        using var plain = ClassifierTrainer.TrainMember(train, TestBundles.Tiny, o, member: 0);
+        string ckpt = Path.Combine(TestBundles.TempDir(), "c");
+        using var adjusted = ClassifierTrainer.TrainMember(train, TestBundles.Tiny, o with { LogitAdjustment = 1, CheckpointDir = ckpt }, member: 0);
+        var test = TestBundles.Images(200, offset: 400);
+        double RareLead(SmallCnn m)
+        {
+            using var scope = NewDisposeScope();
+            using var _ = inference_mode();
+            var z = m.forward(ImageBatches.Images(test, Enumerable.Range(0, test.Count).ToArray()));
+            return (z[.., 9] - z.mean([1])).mean().item<float>();
+        }
+        RareLead(adjusted).Should().BeGreaterThan(RareLead(plain) + 0.1, "τ·log π is added in training only, so the raw logits carry the rare class's larger margin");
+        TensorFile.Load(Path.Combine(ckpt, "member0.ckpt")).Meta["logitAdjustment"]!.GetValue<double>().Should().Be(1);
+        FluentActions.Invoking(() => ClassifierTrainer.TrainMember(train, TestBundles.Tiny, o with { CheckpointDir = ckpt, Resume = true }, 0))
+            .Should().Throw<CheckpointMismatchException>().Which.Message.Should().Contain("loss");
     }
 
     [Fact]

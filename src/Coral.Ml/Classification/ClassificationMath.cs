@@ -9,6 +9,24 @@ public static class ClassificationMath
     /// <summary>Mean cross-entropy of logits [B, C] against integer labels [B].</summary>
     public static Tensor CrossEntropy(Tensor logits, Tensor labels) => F.cross_entropy(logits, labels);
 
+    /// <summary>log π_k of class counts (<see cref="Coral.Data.LabeledImages.CountsPerClass"/>); a class without images counts as one.</summary>
+    public static float[] LogPrior(IReadOnlyList<int> countsPerClass)
+    {
+        double total = countsPerClass.Sum(c => Math.Max(1, c));
+        return [.. countsPerClass.Select(c => (float)Math.Log(Math.Max(1, c) / total))];
+    }
+
+    /// <summary>
+    /// The offsets τ·log π of the logit-adjusted loss CE(z + τ·log π, y) (Menon et al. 2021), π the training counts:
+    /// training against the prior leaves z free of it, the long-tail correction that needs no extra images. Null for τ = 0.
+    /// </summary>
+    public static Tensor? LogitAdjustment(IReadOnlyList<int> countsPerClass, double tau) =>
+        tau > 0 ? tensor(LogPrior(countsPerClass)) * tau : null;
+
+    /// <summary>Cross-entropy of logits shifted by <paramref name="adjustment"/> (<see cref="LogitAdjustment"/>; null = plain).</summary>
+    public static Tensor CrossEntropy(Tensor logits, Tensor labels, Tensor? adjustment) =>
+        CrossEntropy(adjustment is null ? logits : logits + adjustment, labels);
+
     /// <summary>Accuracy per class (NaN for a class with no examples) and overall.</summary>
     public static (double Overall, double[] PerClass) Accuracy(IReadOnlyList<int> predicted, IReadOnlyList<int> labels, int numClasses)
     {

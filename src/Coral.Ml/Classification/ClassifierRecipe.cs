@@ -113,6 +113,9 @@ public static class ClassifierRecipe
             Augmentation = o.Train.Degrade
                 ? $"sampler degradations: Gaussian blur σ ≤ {SamplerDegradations.MaxBlurSigma} px on half of each batch, noise σ ≤ {SamplerDegradations.MaxNoiseSigma}"
                 : "none",
+            Loss = o.Train.LogitAdjustment > 0
+                ? $"logit-adjusted cross-entropy CE(z + τ·log π, y), τ = {o.Train.LogitAdjustment}, π = the training counts above (Menon et al. 2021)"
+                : "cross-entropy",
             InputShape = $"{config.Channels}x{config.Height}x{config.Width}",
             ClassNames = full.ClassNames, TrainCountsPerClass = counts,
             Groups = LongTailSplit.Groups(counts).Select(g => g.ToString()).ToArray(),

@@ -19,6 +19,8 @@ public sealed record TrainOptions
     public bool Resume { get; init; }
     /// <summary>Train on <see cref="SamplerDegradations"/> of the images (the judge of generated images).</summary>
     public bool Degrade { get; init; }
+    /// <summary>τ of the logit-adjusted loss (<see cref="ClassificationMath.LogitAdjustment"/>); 0 = plain cross-entropy.</summary>
+    public double LogitAdjustment { get; init; }
 }
 
 /// <summary>
@@ -45,14 +47,16 @@ public static class ClassifierTrainer
         {
             var saved = TensorFile.Load(ckpt);
             var savedConfig = saved.Meta.Get<CnnConfig>("config", ckpt);
-            if (savedConfig != config || saved.Meta.Get<int>("seed", ckpt) != options.Seed || saved.Meta.Get<int>("epochs", ckpt) != options.Epochs)
-                throw new CheckpointMismatchException(ckpt, "checkpoint was written for a different config, seed or epoch count; delete it or change --checkpoints");
+            if (savedConfig != config || saved.Meta.Get<int>("seed", ckpt) != options.Seed || saved.Meta.Get<int>("epochs", ckpt) != options.Epochs
+                || (saved.Meta["logitAdjustment"]?.GetValue<double>() ?? 0) != options.LogitAdjustment)
+                throw new CheckpointMismatchException(ckpt, "checkpoint was written for a different config, seed, epoch count or loss; delete it or change --checkpoints");
             TensorFile.LoadInto(saved, model, "");
             optimizer.load_state_dict(optState);
             startEpoch = saved.Meta.Get<int>("epoch", ckpt) + 1;
             progress.Message($"member {member}: resumed after epoch {startEpoch - 1} from {ckpt}");
         }
 
+        using var adjust = ClassificationMath.LogitAdjustment(data.CountsPerClass(), options.LogitAdjustment);
         string task = $"member {member}";
         for (int epoch = startEpoch; epoch <= options.Epochs; epoch++)
         {
@@ -70,7 +74,7 @@ public static class ClassifierTrainer
                 if (options.Degrade) x = SamplerDegradations.Apply(x);
                 var y = ImageBatches.Labels(data, idx);
                 optimizer.zero_grad();
-                var loss = ClassificationMath.CrossEntropy(model.forward(x), y);
+                var loss = ClassificationMath.CrossEntropy(model.forward(x), y, adjust);
                 loss.backward();
                 optimizer.step();
                 lossSum += loss.item<float>() * idx.Length;
@@ -83,7 +87,7 @@ public static class ClassifierTrainer
                 var meta = new JsonObject
                 {
                     ["config"] = Json.ToObject(config), ["seed"] = options.Seed, ["member"] = member,
-                    ["epoch"] = epoch, ["epochs"] = options.Epochs, ["loss"] = lossSum / Math.Max(1, seen),
+                    ["epoch"] = epoch, ["epochs"] = options.Epochs, ["logitAdjustment"] = options.LogitAdjustment, ["loss"] = lossSum / Math.Max(1, seen),
                 };
                 TensorFile.Save(ckpt, meta, TensorFile.Named(model, ""));
                 SaveOptimizer(optimizer, optState!);

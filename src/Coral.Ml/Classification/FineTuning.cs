@@ -24,13 +24,6 @@ public static class FineTuning
     /// </summary>
     public sealed record Options(int Epochs = 1, int BatchSize = 128, double LearningRate = 5e-4, int Seed = 0, bool Cosine = false, double LogitAdjustment = 0);
 
-    /// <summary>log π_k of class counts (<see cref="LabeledImages.CountsPerClass"/>); a class without images counts as one.</summary>
-    public static float[] LogPrior(IReadOnlyList<int> countsPerClass)
-    {
-        double total = countsPerClass.Sum(c => Math.Max(1, c));
-        return [.. countsPerClass.Select(c => (float)Math.Log(Math.Max(1, c) / total))];
-    }
-
     /// <summary>Learning rate of step <paramref name="step"/> of <paramref name="totalSteps"/> (0-based).</summary>
     public static double LearningRateAt(Options o, int step, int totalSteps) =>
         !o.Cosine || totalSteps <= 1 ? o.LearningRate : o.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * step / (totalSteps - 1)));
@@ -92,7 +85,7 @@ public static class FineTuning
         model.load_state_dict(start.state_dict());
         using var opt = optim.Adam(model.parameters(), lr: o.LearningRate);
         model.train();
-        using var adjust = o.LogitAdjustment > 0 ? tensor(LogPrior(train.CountsPerClass())) * o.LogitAdjustment : null;
+        using var adjust = ClassificationMath.LogitAdjustment(train.CountsPerClass(), o.LogitAdjustment);
         int perEpoch = (train.Count + o.BatchSize - 1) / o.BatchSize, total = perEpoch * o.Epochs, step = 0;
         for (int epoch = 0; epoch < o.Epochs; epoch++)
         {
@@ -105,7 +98,7 @@ public static class FineTuning
                 step++;
                 opt.zero_grad();
                 var logits = model.forward(ImageBatches.Images(train, idx));
-                var loss = ClassificationMath.CrossEntropy(adjust is null ? logits : logits + adjust, ImageBatches.Labels(train, idx));
+                var loss = ClassificationMath.CrossEntropy(logits, ImageBatches.Labels(train, idx), adjust);
                 loss.backward();
                 opt.step();
             }

@@ -22,6 +22,8 @@ public sealed record ModelCard
     public double LearningRate { get; init; }
     /// <summary>Training-time augmentation ("none", or the sampler degradations a judge is trained on).</summary>
     public string Augmentation { get; init; } = "none";
+    /// <summary>The members' training loss (cards from before logit adjustment say nothing and were plain cross-entropy).</summary>
+    public string Loss { get; init; } = "cross-entropy";
     /// <summary>Input shape the network takes, channels × height × width.</summary>
     public string InputShape { get; init; } = "";
     public IReadOnlyList<string> ClassNames { get; init; } = [];
