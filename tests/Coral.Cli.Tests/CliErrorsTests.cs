@@ -31,6 +31,10 @@ public class CliErrorsTests
         code.Should().Be(CliErrors.BadInput);
         stderr.Trim().Should().StartWith("error: ").And.Contain("abc").And.NotContain("\n");
         stdout.Should().NotContain("Usage:", "not the whole help");
+        var tau = await CliProcess.RunAsync(TimeSpan.FromMinutes(1), "train", "classifier", "--logit-adjust", "-1", "--out", Directory.CreateTempSubdirectory("coral-la-").FullName);
+        tau.ExitCode.Should().Be(CliErrors.BadInput);
+        tau.Stderr.Trim().Should().StartWith("error: ").And.Contain("--logit-adjust").And.Contain("-1");
+        tau.Stdout.Should().NotContain("training", "nothing was trained");
     }
 
     [Fact]

@@ -17,6 +17,14 @@ internal static class ClassifierCliOptions
         Description = description, DefaultValueFactory = _ => FashionMnist.DefaultDirectory,
     };
 
+    /// <summary>τ of the logit-adjusted loss CE(z + τ·log π, y) (<see cref="ClassificationMath.LogitAdjustment"/>); 0 = plain cross-entropy.</summary>
+    public static Option<double> LogitAdjust(string whose) => new("--logit-adjust")
+    {
+        Description = $"τ of the logit-adjusted loss CE(z + τ·log π, y) for {whose} (0 = plain cross-entropy; 1 is the usual long-tail correction)",
+        DefaultValueFactory = _ => 0,
+        Validators = { r => { if (r.GetValueOrDefault<double>() is var t && !(t >= 0 && double.IsFinite(t))) r.AddError($"--logit-adjust: must be a finite number ≥ 0, got {t}"); } },
+    };
+
     /// <summary>The command line as typed, for reports and model cards.</summary>
     public static string CommandLine() => "coral " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
 }

@@ -20,7 +20,7 @@ public static class EvalRetrainCommand
         var epochs = new Option<int>("--epochs") { Description = "fine-tuning epochs (both arms)", DefaultValueFactory = _ => 2 };
         var lr = new Option<double>("--lr") { Description = "fine-tuning learning rate (Adam, half-cosine decay)", DefaultValueFactory = _ => 5e-4 };
         var seed = new Option<int>("--seed") { Description = "fine-tuning seed (both arms)", DefaultValueFactory = _ => 0 };
-        var logitAdjust = new Option<double>("--logit-adjust") { Description = "τ of the logit-adjusted loss in both arms (0 = plain cross-entropy; see `coral train classifier --logit-adjust`)", DefaultValueFactory = _ => 0 };
+        var logitAdjust = ClassifierCliOptions.LogitAdjust("both arms");
         var output = new Option<string?>("--out") { Description = "write the comparison as JSON here" };
         var cmd = new Command("retrain", "Fine-tune the classifier with and without the approved images and compare test accuracy per class.")
         {
@@ -36,7 +36,7 @@ public static class EvalRetrainCommand
             using var bundle = ClassifierBundle.Load(parse.GetValue(model)!);
             var ds = DataSource.Load(data.Read(parse, bundle.Card.Seed));
             var options = new FineTuning.Options(parse.GetValue(epochs), 128, parse.GetValue(lr), parse.GetValue(seed), Cosine: true,
-                LogitAdjustment: parse.GetValue(logitAdjust) is var tau && tau >= 0 && double.IsFinite(tau) ? tau : throw new ArgumentException($"--logit-adjust: must be a finite number ≥ 0, got {tau}"));
+                LogitAdjustment: parse.GetValue(logitAdjust));
             var r = AnsiConsole.Status().Start($"fine-tuning member 0 twice ({options.Epochs} epoch(s) each): without and with the approved images",
                 _ => RetrainComparison.Run(bundle, ds, parse.GetValue(addImages)!, Pipeline.Contracts.BlobPaths.ClassFolder, options));
             var table = new Table().AddColumns("class", "approved images", "deployed", "fine-tuned without", "fine-tuned with", "change");

@@ -32,7 +32,7 @@ public static class TrainClassifierCommand
         var degrade = new Option<bool>("--degrade") { Description = "train on sampler-like degradations (blur, noise); on by default with --judge" };
         var conv = new Option<string?>("--conv") { Description = "conv widths 'c1,c2' of the CNN (default 16,32; 32,64 with --judge)" };
         var maxTrain = new Option<int?>("--max-train") { Description = "use at most this many training images (quick runs)" };
-        var logitAdjust = new Option<double>("--logit-adjust") { Description = "τ of the logit-adjusted loss CE(z + τ·log π, y) for the members (0 = plain cross-entropy; 1 is the usual long-tail correction)", DefaultValueFactory = _ => 0 };
+        var logitAdjust = ClassifierCliOptions.LogitAdjust("the members");
         var addImages = new Option<string[]>("--add-images") { Description = "folder of extra labelled images, one sub-folder per class (repeatable; `coral review pull-curated` fills one from curated/)", AllowMultipleArgumentsPerToken = true };
         var cmd = new Command("classifier", "Train the classifier bundle (ensemble, epistemic head, calibration, model card).")
         {
@@ -70,8 +70,7 @@ public static class TrainClassifierCommand
                 {
                     Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(batch), LearningRate = parse.GetValue(lr),
                     CheckpointDir = ckptDir, Resume = parse.GetValue(resume), Degrade = isJudge || parse.GetValue(degrade),
-                    LogitAdjustment = parse.GetValue(logitAdjust) is var tau && tau >= 0 && double.IsFinite(tau) ? tau
-                        : throw new ArgumentException($"--logit-adjust: must be a finite number ≥ 0, got {tau}"),
+                    LogitAdjustment = parse.GetValue(logitAdjust),
                 },
             };
             using var bundle = SpectreProgress.Run(p => ClassifierRecipe.Train(options, p));

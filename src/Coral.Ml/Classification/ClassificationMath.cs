@@ -20,8 +20,12 @@ public static class ClassificationMath
     /// The offsets τ·log π of the logit-adjusted loss CE(z + τ·log π, y) (Menon et al. 2021), π the training counts:
     /// training against the prior leaves z free of it, the long-tail correction that needs no extra images. Null for τ = 0.
     /// </summary>
-    public static Tensor? LogitAdjustment(IReadOnlyList<int> countsPerClass, double tau) =>
-        tau > 0 ? tensor(LogPrior(countsPerClass)) * tau : null;
+    public static Tensor? LogitAdjustment(IReadOnlyList<int> countsPerClass, double tau)
+    {
+        if (tau <= 0) return null;
+        using var logPrior = tensor(LogPrior(countsPerClass));
+        return logPrior.mul(tau);
+    }
 
     /// <summary>Cross-entropy of logits shifted by <paramref name="adjustment"/> (<see cref="LogitAdjustment"/>; null = plain).</summary>
     public static Tensor CrossEntropy(Tensor logits, Tensor labels, Tensor? adjustment) =>
