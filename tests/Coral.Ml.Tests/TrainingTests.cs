@@ -22,48 +22,44 @@ public class TrainingTests
         acc.Should().BeGreaterThan(0.35, "10 classes: chance is 0.1 (a 4-channel net, 6 short epochs)");
     }
 
+    /// <summary>400 synthetic images with class 9 made rare: 3 images against ~40 of every other class.</summary>
+    private static Coral.Data.LabeledImages RareClass9()
+    {
+        var all = TestBundles.Images(400);
+        return all.Subset([.. Enumerable.Range(0, all.Count).Where(i => all.Labels[i] != 9), .. Enumerable.Range(0, all.Count).Where(i => all.Labels[i] == 9).Take(3)]);
+    }
+
+    /// <summary>How far class 9's logit sits above the mean logit, averaged over 200 images neither training set holds.</summary>
+    private static double RareLead(SmallCnn m)
+    {
+        var test = TestBundles.Images(200, offset: 400);
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        var z = m.forward(ImageBatches.Images(test, Enumerable.Range(0, test.Count).ToArray()));
+        return (z[.., 9] - z.mean([1])).mean().item<float>();
+    }
+
     [Fact]
     public void Logit_adjusted_fine_tuning_raises_a_rare_classs_logits_above_plain_fine_tuning()
     {
         ClassificationMath.LogPrior([3, 1, 0]).Should().BeEquivalentTo(new[] { (float)Math.Log(3 / 5.0), (float)Math.Log(1 / 5.0), (float)Math.Log(1 / 5.0) },
             "a class without images counts as one");
-        var all = TestBundles.Images(400);
-        // Class 9 rare: 3 images against ~40 of every other class.
-        var rare = Enumerable.Range(0, all.Count).Where(i => all.Labels[i] != 9).Concat(Enumerable.Range(0, all.Count).Where(i => all.Labels[i] == 9).Take(3)).ToArray();
-        var train = all.Subset(rare);
+        var train = RareClass9();
         using var start = ClassifierTrainer.TrainMember(train, TestBundles.Tiny, Quick with { Epochs = 3, LearningRate = 1e-2 }, member: 0);
         var o = new FineTuning.Options(Epochs: 2, BatchSize: 32, LearningRate: 3e-3, Seed: 1);
         using var plain = FineTuning.FineTune(start, train, o);
         using var adjusted = FineTuning.FineTune(start, train, o with { LogitAdjustment = 1 });
-        var test = TestBundles.Images(200, offset: 400);
-        // How far the rare class's logit sits above the mean logit, averaged over unseen images.
-        double RareLead(SmallCnn m)
-        {
-            using var scope = NewDisposeScope();
-            using var _ = inference_mode();
-            var z = m.forward(ImageBatches.Images(test, Enumerable.Range(0, test.Count).ToArray()));
-            return (z[.., 9] - z.mean([1])).mean().item<float>();
-        }
         RareLead(adjusted).Should().BeGreaterThan(RareLead(plain) + 0.1, "the adjusted loss asks the rare class for a larger margin, so its raw logits favour it");
     }
 
     [Fact]
     public void A_member_trained_with_the_logit_adjusted_loss_favours_the_rare_class_and_resumes_only_with_the_same_loss()
     {
-        var all = TestBundles.Images(400);
-        var train = all.Subset([.. Enumerable.Range(0, all.Count).Where(i => all.Labels[i] != 9), .. Enumerable.Range(0, all.Count).Where(i => all.Labels[i] == 9).Take(3)]);
+        var train = RareClass9();
         var o = Quick with { Epochs = 3, LearningRate = 1e-2 };
         using var plain = ClassifierTrainer.TrainMember(train, TestBundles.Tiny, o, member: 0);
         string ckpt = Path.Combine(TestBundles.TempDir(), "c");
         using var adjusted = ClassifierTrainer.TrainMember(train, TestBundles.Tiny, o with { LogitAdjustment = 1, CheckpointDir = ckpt }, member: 0);
-        var test = TestBundles.Images(200, offset: 400);
-        double RareLead(SmallCnn m)
-        {
-            using var scope = NewDisposeScope();
-            using var _ = inference_mode();
-            var z = m.forward(ImageBatches.Images(test, Enumerable.Range(0, test.Count).ToArray()));
-            return (z[.., 9] - z.mean([1])).mean().item<float>();
-        }
         RareLead(adjusted).Should().BeGreaterThan(RareLead(plain) + 0.1, "τ·log π is added in training only, so the raw logits carry the rare class's larger margin");
         TensorFile.Load(Path.Combine(ckpt, "member0.ckpt")).Meta["logitAdjustment"]!.GetValue<double>().Should().Be(1);
         FluentActions.Invoking(() => ClassifierTrainer.TrainMember(train, TestBundles.Tiny, o with { CheckpointDir = ckpt, Resume = true }, 0))

@@ -314,9 +314,9 @@ public static class LtgEvaluation
             foreach (var (arm, _) in arms)
             {
                 ct.ThrowIfCancellationRequested();
-                bool logitAdjusted = arm == "logit-adjust" || arm.EndsWith(LogitAdjustedSuffix, StringComparison.Ordinal);
+                bool twin = arm.EndsWith(LogitAdjustedSuffix, StringComparison.Ordinal);
                 // A twin trains on exactly the images of its arm (generated once), only the loss differs.
-                var augmented = arm.EndsWith(LogitAdjustedSuffix, StringComparison.Ordinal) ? imagesOf[arm[..^LogitAdjustedSuffix.Length]] : arm switch
+                var augmented = twin ? imagesOf[arm[..^LogitAdjustedSuffix.Length]] : arm switch
                 {
                     "none" => train,
                     "sources" or "logit-adjust" => withSources,
@@ -342,7 +342,7 @@ public static class LtgEvaluation
                     return FineTuning.Append(withSources, ToClassifierView(gen.Decoder, images), labels);
                 }
                 imagesOf[arm] = augmented;
-                using var model = FineTuning.FineTune(guide.Members[0], augmented, ft with { Seed = s, LogitAdjustment = logitAdjusted ? 1 : 0 });
+                using var model = FineTuning.FineTune(guide.Members[0], augmented, ft with { Seed = s, LogitAdjustment = twin || arm == "logit-adjust" ? 1 : 0 });
                 var score = FineTuning.Evaluate(model, test, tail);
                 tailAcc[arm].Add(score.Tail); overallAcc[arm].Add(score.Overall); perClassAcc[arm].Add(score.PerClass);
                 say($"  seed {s} {arm}: tail {score.Tail:P2}, overall {score.Overall:P2} ({augmented.Count - train.Count:+0;-0} images)");
