@@ -114,6 +114,31 @@ public class OwnImagesEndToEndTests
             r.RootElement.GetProperty("verdict").GetProperty("bestControl").GetString().Should().NotStartWith("ltg", "no LTG arm is a control");
             r.RootElement.GetProperty("verdict").GetProperty("status").GetString().Should().Be("incomplete", "part (c) alone decides one of three targets");
         }
+        // The ceiling arm, without any LTG arm: new labelled real images against the controls, and no verdict.
+        string ceiling = Path.Combine(work, "ceiling");
+        string[] ceilingArgs = ["eval", "ltg", "--data", data, "--classifier", classifier, "--diffusion", Path.Combine(diffusion, "model"),
+            "--parts", "c", "--retrain-n", "2", "--retrain-sources", "1", "--retrain-seeds", "2", "--retrain-epochs", "1",
+            "--retrain-la-twins", "true", "--retrain-arms", "none,hard-real,fresh-real,oversample", "--out", ceiling];
+        string ceilingOut = await RunOkAsync(TimeSpan.FromMinutes(3), ceilingArgs);
+        string Ceiling(string arm) => System.Text.RegularExpressions.Regex.Match(ceilingOut, $@"seed 1 {System.Text.RegularExpressions.Regex.Escape(arm)}: .*\((\+\d+) images\)").Groups[1].Value;
+        Ceiling("fresh-real").Should().NotBeEmpty().And.Be(Ceiling("oversample"), "the same budget").And.Be(Ceiling("fresh-real+la"));
+        using (var r = JsonDocument.Parse(File.ReadAllText(Path.Combine(ceiling, "eval-ltg.json"))))
+        {
+            var c = r.RootElement.GetProperty("retraining");
+            c.GetProperty("arms").EnumerateArray().Select(a => a.GetProperty("arm").GetString())
+                .Should().Equal(["none", "oversample", "fresh-real", "hard-real", "oversample+la", "fresh-real+la", "hard-real+la"], "table order, whatever order was asked");
+            c.GetProperty("bestControl").GetString().Should().BeOneOf(["none", "oversample", "oversample+la"], "a reference arm is never a control");
+            c.GetProperty("ltgMinusBestControl").ValueKind.Should().Be(JsonValueKind.Null);
+            c.GetProperty("referenceMinusBestControl").EnumerateObject().Select(p => p.Name).Should().Equal("fresh-real", "hard-real", "fresh-real+la", "hard-real+la");
+            r.RootElement.GetProperty("verdict").TryGetProperty("ltgMinusBestControlTailPp", out _).Should().BeFalse();
+        }
+        // Run again: every fine-tune is read back from the ledger, with the same numbers.
+        string Arms(string report) => JsonDocument.Parse(File.ReadAllText(report)).RootElement.GetProperty("retraining").GetProperty("arms").GetRawText();
+        string first = Arms(Path.Combine(ceiling, "eval-ltg.json"));
+        string again = await RunOkAsync(TimeSpan.FromMinutes(2), ceilingArgs);
+        again.Should().Contain("resuming: 14 finished fine-tunes");
+        Regex.Matches(again, @"from retrain-arms\.jsonl").Should().HaveCount(14, "2 seeds × 7 arms, none run again");
+        Arms(Path.Combine(ceiling, "eval-ltg.json")).Should().Be(first);
 
         azurite.Process.Kill(entireProcessTree: false);
     }

@@ -38,13 +38,14 @@ public static class EvalLtgCommand
         var cosine = new Option<bool>("--retrain-cosine") { Description = "(c): decay the fine-tuning learning rate to 0 (half cosine) instead of keeping it constant", DefaultValueFactory = _ => false };
         var laTwins = new Option<bool>("--retrain-la-twins") { Description = "(c): also fine-tune each arm that adds images with the logit-adjusted loss (arms '…+la', same images)", DefaultValueFactory = _ => false };
         var verdictArm = new Option<string>("--verdict-arm") { Description = "(c): the LTG arm the verdict compares with the best control: ltg, or ltg+la with --retrain-la-twins (choose it on the tuning draw)", DefaultValueFactory = _ => "ltg" };
+        var arms = new Option<string?>("--retrain-arms") { Description = $"(c): the arms to run, comma-separated (default: {string.Join(",", LtgEvaluation.Arms.Select(a => a.Name))}; also {string.Join(",", LtgEvaluation.ReferenceArms.Select(a => a.Name))}, a ceiling that is never a control)" };
         var sourcesPerClass = new Option<int>("--sources-per-class") { Description = "0: start from noise; m > 0: SDEdit from m held-out real images per class (outside the LT split, never test images), count/m images each", DefaultValueFactory = _ => 0 };
         var seed = new Option<long>("--seed") { Description = "base seed of the sweep", DefaultValueFactory = _ => 0 };
         var draw = new Option<int>("--source-draw") { Description = "which draw of held-out source images to use (0 = the reported one; use another draw, with another --seed, to tune settings without touching the reported sources)", DefaultValueFactory = _ => 0 };
         var outDir = new Option<string>("--out") { Description = "results folder (eval-ltg.json, ltg-sweep.png, sample grids)", DefaultValueFactory = _ => "runs/eval-ltg" };
         var cmd = new Command("ltg", "Evaluate Longtail Guidance: w-sweep, class consistency (judge), retraining experiment.")
         {
-            judge, weights, classes, count, parts, n, retrainSources, seeds, epochs, lr, cosine, laTwins, verdictArm, sourcesPerClass, seed, draw, outDir,
+            judge, weights, classes, count, parts, n, retrainSources, seeds, epochs, lr, cosine, laTwins, verdictArm, arms, sourcesPerClass, seed, draw, outDir,
         };
         data.AddTo(cmd);
         var ltg = LtgCli.AddOptions(cmd);
@@ -77,6 +78,7 @@ public static class EvalLtgCommand
                 ImagesPerClass = parse.GetValue(count), SourcesPerClass = parse.GetValue(sourcesPerClass), Seed = parse.GetValue(seed), SourceDraw = parse.GetValue(draw),
                 RetrainImagesPerClass = parse.GetValue(n), RetrainSourcesPerClass = parse.GetValue(retrainSources), RetrainSeeds = parse.GetValue(seeds),
                 RetrainLogitAdjustedTwins = parse.GetValue(laTwins), VerdictArm = parse.GetValue(verdictArm)!,
+                RetrainArms = parse.GetValue(arms) is { } armList ? armList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : null,
                 FineTune = new FineTuning.Options(parse.GetValue(epochs), 128, parse.GetValue(lr), 0, parse.GetValue(cosine)),
                 Data = data.Read(parse, models.Guide.Card.Seed), OutputDirectory = dir, Resolution = models.Diffusion.Resolution,
                 JudgePath = parse.GetValue(judge), DiffusionPath = models.DiffusionPath, ClassifierPath = models.ClassifierPath,

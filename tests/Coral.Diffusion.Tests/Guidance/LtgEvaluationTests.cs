@@ -74,6 +74,21 @@ public class LtgEvaluationTests
             [.. LtgEvaluation.Arms.Select(a => a.Name), "oversample+la", "augment+la", "unguided+la", "ltg+la"]);
     }
 
+    [Fact]
+    public void Retrain_arms_pick_a_subset_in_table_order_with_their_twins_and_name_an_unknown_arm()
+    {
+        LtgEvaluationOptions With(params string[] arms) => new()
+        {
+            Ltg = new LtgOptions(), Weights = [0.1], Classes = [0], FineTune = new FineTuning.Options(1, 8, 1e-3, 0), Data = new DataOptions(),
+            OutputDirectory = "unused", Resolution = 8, RetrainLogitAdjustedTwins = true, RetrainArms = arms,
+        };
+        LtgEvaluation.ArmsOf(With("fresh-real", "none", "oversample")).Select(a => a.Name).Should().Equal("none", "oversample", "fresh-real", "oversample+la", "fresh-real+la");
+        LtgEvaluation.ArmsOf(With("none", "logit-adjust")).Select(a => a.Name).Should().Equal("none", "logit-adjust");
+        var bad = () => LtgEvaluation.ArmsOf(With("none", "ltg+la"));
+        bad.Should().Throw<DiffusionInputException>().Which.Message.Should().Contain("--retrain-arms").And.Contain("'ltg+la'").And.Contain("--retrain-la-twins");
+        ((Action)(() => LtgEvaluation.ArmsOf(With()))).Should().Throw<DiffusionInputException>().Which.Message.Should().Contain("lists no arm");
+    }
+
     private static ClassifierBundle WithTail(ClassifierBundle b) =>
         new(b.Config, b.ClassNames, b.Members, b.Head, b.Calibration, new ModelCard { Groups = ["Head", "Head", "Tail"] });
 }
