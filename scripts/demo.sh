@@ -74,8 +74,9 @@ echo
 echo "== 5. Retrain: the approved images feed the next classifier"
 if [ -n "$OK_JOBS" ]; then
   coral review pull-curated --to "$OUT/curated"
-  # The same fine-tune of the deployed classifier with and without them; a full bundle is `coral train classifier --add-images`.
-  coral eval retrain --add-images "$OUT/curated" --epochs "${DEMO_RETRAIN_EPOCHS:-1}" --out "$OUT/retrain.json"
+  # The same fine-tune of the deployed classifier with and without them, with the logit-adjusted loss (the strongest
+  # recipe measured in docs/results/ltg.md); a full bundle is `coral train classifier --add-images ... --logit-adjust 1`.
+  coral eval retrain --add-images "$OUT/curated" --epochs "${DEMO_RETRAIN_EPOCHS:-1}" --logit-adjust 1 --out "$OUT/retrain.json"
 else
   echo "nothing approved, nothing to retrain on"
 fi

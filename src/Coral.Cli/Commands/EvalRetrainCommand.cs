@@ -49,6 +49,8 @@ public static class EvalRetrainCommand
             table.AddRow("[bold]tail classes[/]", r.TailClasses.Sum(k => r.AddedPerClass[k]).ToString(), $"{r.Deployed.Tail:P1}", $"{r.Without.Tail:P1}", $"{r.With.Tail:P1}", Change(r.With.Tail - r.Without.Tail));
             table.AddRow("[bold]all[/]", r.Added.ToString(), $"{r.Deployed.Overall:P1}", $"{r.Without.Overall:P1}", $"{r.With.Overall:P1}", Change(r.With.Overall - r.Without.Overall));
             AnsiConsole.Write(table);
+            if (options.LogitAdjustment > 0)
+                AnsiConsole.MarkupLine($"both fine-tunes use the logit-adjusted loss (τ = {options.LogitAdjustment:G3}): \"without\" is what the loss alone does, \"change\" what the images add to it.");
             AnsiConsole.MarkupLine($"{r.Added} approved images, {r.TestImages} test images, one seed: a change under about " +
                 $"{100 * 1.96 * Math.Sqrt(0.25 / Math.Max(1, r.TestImages / Math.Max(1, r.ClassNames.Count))):F1} pp per class is within test-set noise (docs/results/ltg.md has the measured, multi-seed experiment).");
             if (parse.GetValue(output) is { } path) AtomicFile.WriteAllText(path, Json.Serialize(r));

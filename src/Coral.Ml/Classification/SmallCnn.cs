@@ -35,7 +35,7 @@ public sealed class SmallCnn : nn.Module<Tensor, Tensor>
 {
     internal const int PoolCells = 4; // 2×2 adaptive pool keeps coarse layout at tiny cost
     private readonly Conv2d conv1, conv2, conv3;
-    private readonly BatchNorm2d bn1, bn2, bn3;
+    private readonly CounterSafeBatchNorm2d bn1, bn2, bn3;
     private readonly Linear fc1, fc2;
 
     public SmallCnn(CnnConfig config) : base(nameof(SmallCnn))
@@ -44,9 +44,9 @@ public sealed class SmallCnn : nn.Module<Tensor, Tensor>
         conv1 = nn.Conv2d(config.Channels, config.Conv1, 3, padding: 1);
         conv2 = nn.Conv2d(config.Conv1, config.Conv2, 3, padding: 1);
         conv3 = nn.Conv2d(config.Conv2, config.Conv2, 3, padding: 1);
-        bn1 = nn.BatchNorm2d(config.Conv1);
-        bn2 = nn.BatchNorm2d(config.Conv2);
-        bn3 = nn.BatchNorm2d(config.Conv2);
+        bn1 = new CounterSafeBatchNorm2d(config.Conv1);
+        bn2 = new CounterSafeBatchNorm2d(config.Conv2);
+        bn3 = new CounterSafeBatchNorm2d(config.Conv2);
         fc1 = nn.Linear(config.Conv2 * PoolCells, config.FeatureDim);
         fc2 = nn.Linear(config.FeatureDim, config.NumClasses);
         RegisterComponents();
