@@ -91,6 +91,23 @@ public class OwnImagesEndToEndTests
             added.GetProperty("countsPerClass")[2].GetInt32().Should().Be(2, "both approved images are moss (class 2 of dusk, ember, moss, tide)");
             card.RootElement.GetProperty("dataset").GetString().Should().Contain("plus 2 approved images from " + pulled);
         }
+        // Straight from storage: a stale local file (an image rejected since an earlier pull) never reaches training.
+        string ckpt3 = Path.Combine(work, "ckpt3");
+        Directory.CreateDirectory(Path.Combine(ckpt3, "curated", "tide"));
+        File.Copy(Directory.GetFiles(Path.Combine(pulled, "moss"))[0], Path.Combine(ckpt3, "curated", "tide", "stale.png"));
+        string fromStorage = await RunOkAsync(TimeSpan.FromMinutes(3), "train", "classifier", "--data", data, "--members", "2", "--epochs", "1",
+            "--out", Path.Combine(work, "classifier-v3"), "--checkpoints", ckpt3, "--add-curated", "--connection", connection, "--name-prefix", prefix);
+        fromStorage.Should().Contain("2 approved images from curated/");
+        using (var card = JsonDocument.Parse(File.ReadAllText(Path.Combine(work, "classifier-v3", "model-card.json"))))
+        {
+            var added = card.RootElement.GetProperty("addedImages")[0];
+            added.GetProperty("count").GetInt32().Should().Be(2, "the curated/ blobs, not the stale local file");
+            added.GetProperty("countsPerClass")[2].GetInt32().Should().Be(2);
+        }
+        var none = await CliProcess.RunAsync(TimeSpan.FromMinutes(2), "train", "classifier", "--data", data, "--members", "2", "--epochs", "1",
+            "--out", Path.Combine(work, "classifier-v4"), "--checkpoints", Path.Combine(work, "ckpt4"), "--add-curated", "--connection", connection, "--name-prefix", "empty" + prefix);
+        none.ExitCode.Should().Be(CliErrors.BadInput, none.Stderr);
+        none.Stderr.Should().StartWith("error: --add-curated:").And.Contain("holds no approved image");
         // What they changed, per class, on this folder's own test split; and the LTG experiment on the same folder.
         string compare = Path.Combine(work, "retrain.json");
         (await RunOkAsync(TimeSpan.FromMinutes(3), "eval", "retrain", "--data", data, "--model", classifier, "--add-images", pulled, "--epochs", "1", "--out", compare))

@@ -18,7 +18,7 @@ public static class ReviewCommand
     /// --connection or $CoralStorage (a connection string), else the identity-based settings the apps use
     /// ($CoralStorage__blobServiceUri and __queueServiceUri, signed in with az login or a managed identity).
     /// </summary>
-    private static PipelineStorage Storage(ParseResult parse, Option<string?> connection, Option<string> prefix)
+    internal static PipelineStorage Storage(ParseResult parse, Option<string?> connection, Option<string> prefix)
     {
         var configuration = new ConfigurationBuilder().AddEnvironmentVariables().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -29,10 +29,13 @@ public static class ReviewCommand
         return new ServiceCollection().AddLogging().AddCoralPipeline(configuration).BuildServiceProvider().GetRequiredService<PipelineStorage>();
     }
 
+    /// <summary>--name-prefix: the container and queue name prefix a `coral serve` ran with.</summary>
+    internal static Option<string> PrefixOption() => new("--name-prefix") { Description = "container/queue name prefix used by coral serve", DefaultValueFactory = _ => "" };
+
     public static Command Create()
     {
         var connection = ServeCommand.ConnectionOption();
-        var prefix = new Option<string>("--name-prefix") { Description = "container/queue name prefix used by coral serve", DefaultValueFactory = _ => "" };
+        var prefix = PrefixOption();
         var review = new Command("review", "Review generated batches: list, show, approve or reject images.");
 
         var list = new Command("list", "One line per batch with its review counts.") { connection, prefix };
@@ -127,7 +130,7 @@ public static class ReviewCommand
     public static Command CreateQueue()
     {
         var connection = ServeCommand.ConnectionOption();
-        var prefix = new Option<string>("--name-prefix") { Description = "container/queue name prefix used by coral serve", DefaultValueFactory = _ => "" };
+        var prefix = PrefixOption();
         var max = new Option<int>("--max") { Description = "replay at most this many", DefaultValueFactory = _ => 1000 };
         var queue = new Command("queue", "Inspect and repair the job queues.");
         var replay = new Command("replay-poison", "Move poisoned longtail jobs back onto longtail-jobs for another round of tries.") { connection, prefix, max };

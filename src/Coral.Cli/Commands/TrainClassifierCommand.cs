@@ -34,20 +34,40 @@ public static class TrainClassifierCommand
         var maxTrain = new Option<int?>("--max-train") { Description = "use at most this many training images (quick runs)" };
         var logitAdjust = ClassifierCliOptions.LogitAdjust("the members");
         var addImages = new Option<string[]>("--add-images") { Description = "folder of extra labelled images, one sub-folder per class (repeatable; `coral review pull-curated` fills one from curated/)", AllowMultipleArgumentsPerToken = true };
+        var addCurated = new Option<bool>("--add-curated") { Description = "also train on every approved image in the pipeline's curated/ (storage from --connection and --name-prefix), pulled afresh into <checkpoints>/curated" };
+        var connection = ServeCommand.ConnectionOption();
+        var prefix = ReviewCommand.PrefixOption();
         var cmd = new Command("classifier", "Train the classifier bundle (ensemble, epistemic head, calibration, model card).")
         {
             heldOutFraction, members, seed, epochs, batch, lr, outDir, checkpoints, resume, flagRate, flagSignal, judge, degrade, conv, maxTrain, addImages, logitAdjust,
+            addCurated, connection, prefix,
         };
         data.AddTo(cmd);
-        cmd.SetAction(parse => CliErrors.RunAsync(() => Task.FromResult(Run(parse))));
+        cmd.SetAction((parse, ct) => CliErrors.RunAsync(async () => Run(parse, await PullCuratedAsync(parse, ct))));
         return cmd;
 
-        int Run(ParseResult parse)
+        // Pulled into a fresh folder: an image rejected since an earlier pull must not stay in the training set.
+        async Task<string?> PullCuratedAsync(ParseResult parse, CancellationToken ct)
+        {
+            if (!parse.GetValue(addCurated)) return null;
+            string dir = Path.Combine(CheckpointDir(parse), "curated");
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+            var counts = await new Pipeline.Review.ReviewService(ReviewCommand.Storage(parse, connection, prefix)).PullCuratedAsync(dir, ct);
+            if (counts.Count == 0)
+                throw new ArgumentException($"--add-curated: curated/ (name prefix '{parse.GetValue(prefix)}') holds no approved image; approve a batch with `coral review approve` first, or check --connection and --name-prefix");
+            AnsiConsole.MarkupLine($"{counts.Values.Sum()} approved images from curated/ → {Markup.Escape(dir)}: {Markup.Escape(string.Join(", ", counts.Select(kv => $"{kv.Key} {kv.Value}")))}");
+            return dir;
+        }
+
+        string CheckpointDir(ParseResult parse) =>
+            parse.GetValue(checkpoints) ?? Path.Combine("artifacts", "train-classifier", Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(parse.GetValue(outDir)!))));
+
+        int Run(ParseResult parse, string? curated)
         {
             TorchRuntime.EnsureLoaded();
             bool isJudge = parse.GetValue(judge);
             string output = parse.GetValue(outDir)!;
-            string ckptDir = parse.GetValue(checkpoints) ?? Path.Combine("artifacts", "train-classifier", Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(output))));
+            string ckptDir = CheckpointDir(parse);
             var options = new RecipeOptions
             {
                 Data = data.Read(parse, parse.GetValue(seed)),
@@ -59,7 +79,7 @@ public static class TrainClassifierCommand
                 FlagRate = parse.GetValue(flagRate),
                 FlagSignal = LongtailSignals.Parse(parse.GetValue(flagSignal)!),
                 MaxTrainImages = parse.GetValue(maxTrain),
-                AddImages = parse.GetValue(addImages) ?? [], ClassFolderName = Pipeline.Contracts.BlobPaths.ClassFolder,
+                AddImages = [.. parse.GetValue(addImages) ?? [], .. curated is null ? [] : new[] { curated }], ClassFolderName = Pipeline.Contracts.BlobPaths.ClassFolder,
                 ConvWidths = ParseConv(parse.GetValue(conv) ?? (isJudge ? "32,64" : null)),
                 Kind = isJudge ? "judge" : "classifier",
                 Purpose = isJudge

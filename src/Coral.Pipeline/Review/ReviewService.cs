@@ -65,6 +65,8 @@ public sealed class ReviewService(PipelineStorage storage)
     {
         var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
         string root = Path.GetFullPath(directory);
+        // A pipeline that has approved nothing yet may not have the container at all: that is "nothing approved", not an error.
+        if (!(await storage.Curated.ExistsAsync(ct)).Value) return counts;
         await foreach (var item in storage.Curated.GetBlobsAsync(cancellationToken: ct))
         {
             var parts = item.Name.Split('/');
