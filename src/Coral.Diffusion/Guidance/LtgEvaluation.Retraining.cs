@@ -205,12 +205,18 @@ public static partial class LtgEvaluation
         };
     }
 
-    /// <summary>n real images of class k past the m sources of this draw; fewer would break the equal budget, so that is an error.</summary>
-    private static IEnumerable<int> FreshReal(LabeledImages unseen, int k, int m, int n, int draw)
+    /// <summary>n real images of class k past the m sources of this draw.</summary>
+    private static int[] FreshReal(LabeledImages unseen, int k, int m, int n, int draw) => PastSources(unseen, k, m, n, draw, "fresh-real", n);
+
+    /// <summary>
+    /// Indices of up to <paramref name="limit"/> images of class k that no member trained on, past the m sources of this
+    /// draw (the same permutation: never a source); fewer than n would break the equal budget, so that is an error.
+    /// </summary>
+    private static int[] PastSources(LabeledImages unseen, int k, int m, int n, int draw, string arm, int limit = int.MaxValue)
     {
-        var fresh = SourcePool.Draw(unseen, k, m + n, draw).Skip(m).ToArray();
-        return fresh.Length == n ? fresh : throw new DiffusionInputException("--retrain-arms",
-            $"fresh-real needs {n} images of class {unseen.ClassNames[k]} beyond the {m} sources that no member trained on; --data has {fresh.Length}");
+        var pool = SourcePool.Draw(unseen, k, limit == int.MaxValue ? int.MaxValue : m + limit, draw).Skip(m).ToArray();
+        return pool.Length >= n ? pool : throw new DiffusionInputException("--retrain-arms",
+            $"{arm} needs {n} images of class {unseen.ClassNames[k]} beyond the {m} sources that no member trained on; --data has {pool.Length}");
     }
 
     /// <summary>
@@ -219,8 +225,7 @@ public static partial class LtgEvaluation
     /// </summary>
     private static int[] HardReal(LongtailGenerator gen, LtgOptions options, LabeledImages unseen, int k, int m, int n, int draw, CancellationToken ct)
     {
-        var pool = SourcePool.Draw(unseen, k, int.MaxValue, draw).Skip(m).ToArray();
-        if (pool.Length < n) throw new DiffusionInputException("--retrain-arms", $"hard-real needs {n} images of class {unseen.ClassNames[k]} beyond the {m} sources that no member trained on; --data has {pool.Length}");
+        var pool = PastSources(unseen, k, m, n, draw, "hard-real");
         var signal = gen.GuidingSignal(options, k);
         var scores = new float[pool.Length];
         const int chunk = 512;
